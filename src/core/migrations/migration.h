@@ -1,0 +1,70 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/duration.h"
+#include "core/migrations/directive.h"
+#include "core/sql/parser.h"
+
+namespace rollsafe {
+
+// A migration version: digits, or dotted digits for Flyway ("1.2"). Compared numerically, so
+// "0002" == "2" and a 20-digit timestamp needs no integer type.
+class Version {
+public:
+    Version() = default;
+    // Parses "0042", "20240101120000" or "1.2.3"; nullopt when it is not a version.
+    static std::optional<Version> parse(const std::string& text);
+
+    const std::string& text() const { return m_text; }  // as written in the file name
+    const std::string& key() const { return m_key; }    // normalised: "42", "1.2.3"
+
+    friend bool operator<(const Version& a, const Version& b) { return compare(a, b) < 0; }
+    friend bool operator==(const Version& a, const Version& b) { return a.m_key == b.m_key; }
+    friend bool operator!=(const Version& a, const Version& b) { return !(a == b); }
+    friend bool operator<=(const Version& a, const Version& b) { return compare(a, b) <= 0; }
+    friend bool operator>(const Version& a, const Version& b) { return compare(a, b) > 0; }
+    static int compare(const Version& a, const Version& b);
+
+private:
+    std::string m_text;
+    std::string m_key;
+    std::vector<std::string> m_parts;  // digit strings without leading zeros
+};
+
+// One script (up or down) of a migration.
+struct Script {
+    std::string path;          // the file, for messages
+    std::string text;          // the script (for dbmate: its section of the file)
+    int first_line = 1;        // line of the file where `text` begins
+    std::string sha256;        // of text
+    std::string drift_sha256;  // of sql::normalized_for_drift(text)
+    std::vector<sql::Statement> statements;  // lines and columns are lines of the file
+    std::vector<Directive> directives;
+
+    // Returns the first directive with this key, if any.
+    const Directive* directive(const std::string& key) const;
+    bool no_transaction() const { return directive("no-transaction") != nullptr; }
+    // Returns "path:line:col" of a statement.
+    std::string where(const sql::Statement& s) const;
+};
+
+struct Migration {
+    Version version;
+    std::string name;
+    Script up;
+    std::optional<Script> down;  // absent when irreversible (or an older image lacks it)
+
+    // "0042_add_orders"
+    std::string id() const { return version.text() + "_" + name; }
+    bool irreversible() const { return up.directive("irreversible") != nullptr; }
+};
+
+// Builds a Script from text: checksums, directives and statements (parsed with PostgreSQL's
+// parser). Problems (bad SQL with file:line:col, bad directives) are appended to `problems`.
+Script make_script(const std::string& path, std::string text, int first_line,
+                   std::vector<Diagnostic>& problems);
+
+}  // namespace rollsafe

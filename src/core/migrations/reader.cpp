@@ -1,0 +1,301 @@
+#include "core/migrations/reader.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "core/base/fs.h"
+#include "core/base/text.h"
+
+namespace rollsafe {
+namespace {
+
+enum class Kind { native_up, native_down, flyway_up, flyway_undo, dbmate, unknown };
+
+struct FileName {
+    std::string file;  // bare file name
+    std::string path;  // dir/file
+    Kind kind = Kind::unknown;
+    std::optional<Version> version;
+    std::string name;
+};
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+FileName classify(const std::string& dir, const std::string& file) {
+    FileName f;
+    f.file = file;
+    f.path = dir + "/" + file;
+    if (!text::ends_with(file, ".sql")) return f;
+    std::string stem = file.substr(0, file.size() - 4);
+    // Flyway: V1__name.sql, U1__name.sql, V1.2__name.sql
+    if ((stem[0] == 'V' || stem[0] == 'U') && stem.find("__") != std::string::npos) {
+        auto sep = stem.find("__");
+        auto v = Version::parse(stem.substr(1, sep - 1));
+        if (v && sep + 2 < stem.size()) {
+            f.kind = stem[0] == 'V' ? Kind::flyway_up : Kind::flyway_undo;
+            f.version = v;
+            f.name = stem.substr(sep + 2);
+            return f;
+        }
+    }
+    auto us = stem.find('_');
+    if (us == std::string::npos || !all_digits(stem.substr(0, us))) return f;
+    f.version = Version::parse(stem.substr(0, us));
+    std::string rest = stem.substr(us + 1);
+    if (text::ends_with(rest, ".up")) {
+        f.kind = Kind::native_up;
+        f.name = rest.substr(0, rest.size() - 3);
+    } else if (text::ends_with(rest, ".down")) {
+        f.kind = Kind::native_down;
+        f.name = rest.substr(0, rest.size() - 5);
+    } else if (rest.find('.') == std::string::npos) {
+        f.kind = Kind::dbmate;
+        f.name = rest;
+    }
+    if (f.name.empty()) f.kind = Kind::unknown;
+    return f;
+}
+
+std::string layout_of(Kind k) {
+    switch (k) {
+        case Kind::native_up:
+        case Kind::native_down: return "native";
+        case Kind::flyway_up:
+        case Kind::flyway_undo: return "flyway";
+        case Kind::dbmate: return "dbmate";
+        case Kind::unknown: return "";
+    }
+    return "";
+}
+
+// Reads a script file, checking that it is valid UTF-8; strips a UTF-8 byte-order mark.
+std::optional<std::string> read_script_file(const std::string& path, std::vector<Diagnostic>& problems) {
+    int err = 0;
+    auto content = fs::read_file(path, &err);
+    if (!content) {
+        problems.push_back({path, 0, 0, std::string("cannot read: ") + std::strerror(err),
+                            err == EACCES ? "check the file's permissions" : ""});
+        return std::nullopt;
+    }
+    if (text::starts_with(*content, "\xEF\xBB\xBF")) content->erase(0, 3);
+    auto bad = text::find_invalid_utf8(*content);
+    if (bad != std::string::npos) {
+        auto lc = text::line_col_at(*content, bad);
+        problems.push_back({path, lc.line, lc.col, "not valid UTF-8",
+                            "save the file as UTF-8 (PostgreSQL scripts must be UTF-8 here)"});
+        return std::nullopt;
+    }
+    if (content->find('\0') != std::string::npos) {
+        auto lc = text::line_col_at(*content, content->find('\0'));
+        problems.push_back({path, lc.line, lc.col, "contains a NUL byte", "this looks like a binary file"});
+        return std::nullopt;
+    }
+    return content;
+}
+
+// Splits a dbmate file into its up and down sections (with their first lines).
+struct DbmateSections {
+    std::optional<std::pair<std::string, int>> up, down;
+    bool up_no_transaction = false, down_no_transaction = false;
+};
+
+DbmateSections split_dbmate(const std::string& content) {
+    DbmateSections s;
+    int line = 1;
+    std::size_t pos = 0;
+    std::optional<std::pair<std::string, int>>* current = nullptr;
+    while (pos <= content.size()) {
+        auto nl = content.find('\n', pos);
+        auto raw = content.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        auto l = text::trim(raw);
+        bool is_up = text::starts_with(l, "-- migrate:up");
+        bool is_down = text::starts_with(l, "-- migrate:down");
+        if (is_up || is_down) {
+            current = is_up ? &s.up : &s.down;
+            *current = std::make_pair(std::string(), line + 1);
+            bool notx = l.find("transaction:false") != std::string_view::npos;
+            (is_up ? s.up_no_transaction : s.down_no_transaction) = notx;
+        } else if (current) {
+            (*current)->first += raw;
+            if (nl != std::string::npos) (*current)->first += '\n';
+        }
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+        ++line;
+    }
+    return s;
+}
+
+Script script_with_notx(Script s, bool no_transaction) {
+    if (no_transaction && !s.no_transaction()) {
+        Directive d;
+        d.key = "no-transaction";
+        d.line = s.first_line - 1;
+        d.col = 1;
+        s.directives.push_back(d);
+    }
+    return s;
+}
+
+}  // namespace
+
+const Migration* MigrationSet::find(const Version& v) const {
+    for (const auto& m : migrations)
+        if (m.version == v) return &m;
+    return nullptr;
+}
+
+MigrationSet read_migrations(const std::string& dir, const std::string& layout) {
+    std::vector<Diagnostic> problems;
+    auto set = read_migrations(dir, layout, problems);
+    if (!problems.empty()) {
+        std::string msg = problems.size() == 1
+                              ? problems.front().location_and_message()
+                              : std::to_string(problems.size()) + " problems in " + dir +
+                                    "; first: " + problems.front().location_and_message();
+        throw Error(ExitCode::usage, msg, "run `rollsafe validate` to see them all", problems);
+    }
+    return set;
+}
+
+MigrationSet read_migrations(const std::string& dir, const std::string& layout,
+                             std::vector<Diagnostic>& problems) {
+    MigrationSet set;
+    set.dir = dir;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+        problems.push_back({dir, 0, 0, std::string("migrations folder cannot be read: ") + std::strerror(errno),
+                            "create it with `rollsafe init`, or point --migrations at it"});
+        return set;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        problems.push_back({dir, 0, 0, "migrations path is not a folder", "point --migrations at a folder"});
+        return set;
+    }
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+        problems.push_back({dir, 0, 0, std::string("cannot list: ") + std::strerror(errno), ""});
+        return set;
+    }
+    std::vector<FileName> files;
+    while (auto* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == ".." || name[0] == '.') continue;
+        if (!text::ends_with(name, ".sql")) continue;
+        files.push_back(classify(dir, name));
+    }
+    ::closedir(d);
+    std::sort(files.begin(), files.end(), [](const FileName& a, const FileName& b) { return a.file < b.file; });
+
+    // Decide the layout.
+    std::string chosen = layout;
+    if (chosen == "auto") {
+        std::map<std::string, int> counts;
+        for (const auto& f : files)
+            if (f.kind != Kind::unknown) counts[layout_of(f.kind)]++;
+        if (counts.size() > 1) {
+            std::vector<std::string> kinds;
+            for (auto& [k, n] : counts) kinds.push_back(k + " (" + std::to_string(n) + " files)");
+            problems.push_back({dir, 0, 0, "mixed file layouts: " + text::join(kinds, ", "),
+                                "keep one layout per folder, or set migrations.layout"});
+            return set;
+        }
+        chosen = counts.empty() ? "native" : counts.begin()->first;
+    }
+    set.layout = chosen;
+
+    struct Pair {
+        std::optional<FileName> up, down;
+    };
+    std::map<std::string, Pair> by_version;  // key: version.key()
+    std::map<std::string, Version> versions;
+    for (const auto& f : files) {
+        if (f.kind == Kind::unknown || layout_of(f.kind) != chosen) {
+            std::string expected = chosen == "native"   ? "<version>_<name>.up.sql / .down.sql"
+                                   : chosen == "flyway" ? "V<version>__<name>.sql / U<version>__<name>.sql"
+                                                        : "<version>_<name>.sql";
+            problems.push_back({f.path, 0, 0, "file name does not follow the " + chosen + " layout",
+                                "expected " + expected});
+            continue;
+        }
+        auto& slot = by_version[f.version->key()];
+        versions.emplace(f.version->key(), *f.version);
+        bool is_down = f.kind == Kind::native_down || f.kind == Kind::flyway_undo;
+        auto& target = is_down ? slot.down : slot.up;
+        if (target) {
+            problems.push_back({f.path, 0, 0,
+                                "duplicate version " + f.version->text() + ": also " + target->path,
+                                "every migration needs its own version; rename one of them"});
+            continue;
+        }
+        target = f;
+    }
+
+    for (auto& [key, pair] : by_version) {
+        if (!pair.up && pair.down) {
+            problems.push_back({pair.down->path, 0, 0, "down script without an up script",
+                                "add the up script or remove this file"});
+            continue;
+        }
+        if (!pair.up) continue;
+        const auto& f = *pair.up;
+        if (pair.down && pair.down->name != f.name) {
+            problems.push_back({pair.down->path, 0, 0,
+                                "down script name \"" + pair.down->name + "\" differs from its up \"" + f.name + "\"",
+                                "name both files alike"});
+        }
+        auto content = read_script_file(f.path, problems);
+        if (!content) continue;
+        Migration m;
+        m.version = *f.version;
+        m.name = f.name;
+        if (chosen == "dbmate") {
+            auto sections = split_dbmate(*content);
+            if (!sections.up) {
+                problems.push_back({f.path, 1, 1, "no \"-- migrate:up\" section", "dbmate files start with -- migrate:up"});
+                continue;
+            }
+            m.up = script_with_notx(make_script(f.path, sections.up->first, sections.up->second, problems),
+                                    sections.up_no_transaction);
+            if (sections.down) {
+                m.down = script_with_notx(
+                    make_script(f.path, sections.down->first, sections.down->second, problems),
+                    sections.down_no_transaction);
+            }
+        } else {
+            m.up = make_script(f.path, *content, 1, problems);
+            if (pair.down) {
+                if (auto down = read_script_file(pair.down->path, problems))
+                    m.down = make_script(pair.down->path, *down, 1, problems);
+            }
+        }
+        if (m.up.statements.empty() && m.up.text.find_first_not_of(" \t\r\n") == std::string::npos) {
+            problems.push_back({f.path, 1, 1, "the up script is empty", "write the migration, or delete the file"});
+        }
+        if (!m.down && !m.irreversible() && !(pair.down && !m.down)) {
+            problems.push_back({f.path, 0, 0, "up script without a down script",
+                                "add " + std::string(chosen == "native"   ? f.version->text() + "_" + f.name + ".down.sql"
+                                                     : chosen == "flyway" ? "U" + f.version->text() + "__" + f.name + ".sql"
+                                                                          : "a -- migrate:down section") +
+                                    ", or mark it -- rollsafe:irreversible reason=\"...\""});
+        }
+        if (m.down && m.down->statements.empty()) {
+            set.warnings.push_back({m.down->path, m.down->first_line, 1,
+                                    "down script of " + m.id() + " has no statements (undo does nothing)", ""});
+        }
+        set.migrations.push_back(std::move(m));
+    }
+    std::sort(set.migrations.begin(), set.migrations.end(),
+              [](const Migration& a, const Migration& b) { return a.version < b.version; });
+    return set;
+}
+
+}  // namespace rollsafe
