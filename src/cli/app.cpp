@@ -136,6 +136,105 @@ int run(int argc, char** argv) {
     sandbox->add_option("--set", sandbox_args.settings, "extra server setting key=value (repeatable)");
     on_run([&](Context& c) { return run_sandbox(c, sandbox_args); });
 
+    // --- up
+    UpArgs up_args;
+    auto* up = add("up", "apply pending migrations, each in a transaction with its history row",
+                   "  rollsafe up\n  rollsafe up --release v2.4.0 --lock-wait 120s\n  rollsafe up --dry-run\n"
+                   "  rollsafe up --to 0042\n");
+    up->add_option("--to", up_args.to, "apply up to and including this version");
+    up->add_option("--release", up_args.release, "application release this deploy ships (recorded in history)");
+    up->add_flag("--dry-run", up_args.dry_run, "print the plan; change nothing");
+    up->add_flag("--allow-out-of-order", up_args.allow_out_of_order, "apply versions older than the newest applied");
+    on_run([&](Context& c) { return run_up(c, up_args); });
+
+    // --- plan
+    PlanArgs plan_args;
+    auto* plan = add("plan", "print the exact statements up (or down) would run, with transactions and timeouts",
+                     "  rollsafe plan\n  rollsafe plan --down-steps 2\n  rollsafe plan -o json\n");
+    plan->add_option("--to", plan_args.to, "plan up to this version");
+    plan->add_option("--down-steps", plan_args.down_steps, "plan reverting the newest N migrations");
+    plan->add_option("--down-to", plan_args.down_to, "plan reverting down to (keeping) this version");
+    plan->add_flag("--atomic", plan_args.atomic, "plan the downs in one transaction");
+    plan->add_flag("--allow-out-of-order", plan_args.allow_out_of_order, "include out-of-order versions");
+    on_run([&](Context& c) { return run_plan(c, plan_args); });
+
+    // --- down
+    DownArgs down_args;
+    auto* down = add("down", "revert applied migrations with their down scripts (stored ones when files are gone)",
+                     "  rollsafe down --steps 1\n  rollsafe down --to 0041 --yes\n  rollsafe down --to 0041 --atomic --dry-run\n");
+    down->add_option("--to", down_args.to, "revert everything newer than this version");
+    down->add_option("--steps", down_args.steps, "revert the newest N applied migrations");
+    down->add_flag("--atomic", down_args.atomic, "all downs in one transaction (all must be transactional)");
+    down->add_flag("--use-file", down_args.use_file, "a down file differs from the stored text: run the file");
+    down->add_flag("--use-stored", down_args.use_stored, "a down file differs from the stored text: run the stored text");
+    down->add_flag("--dry-run", down_args.dry_run, "print the plan; change nothing");
+    down->add_flag("--yes,-y", down_args.yes, "do not ask for confirmation on a terminal");
+    down->add_option("--reason", down_args.reason, "why (recorded in history)");
+    down->add_option("--release", down_args.release, "release tag recorded in history");
+    on_run([&](Context& c) { return run_down(c, down_args); });
+
+    // --- status
+    StatusArgs status_args;
+    add("status", "applied, pending, dirty, drifted and missing migrations; freeze and lock holder",
+        "  rollsafe status\n  rollsafe status -o json\n");
+    on_run([&](Context& c) { return run_status(c, status_args); });
+
+    // --- history
+    HistoryArgs history_args;
+    auto* hist = add("history", "the append-only record of every operation",
+                     "  rollsafe history\n  rollsafe history --version 0042 -o json\n  rollsafe history --limit 20\n");
+    hist->add_option("--version", history_args.version, "only this version");
+    hist->add_option("--op", history_args.op, "only this operation (up, down, baseline, repair, restore, ...)");
+    hist->add_option("--since", history_args.since, "only rows since this time (ISO 8601)");
+    hist->add_option("--limit", history_args.limit, "only the newest N rows");
+    on_run([&](Context& c) { return run_history(c, history_args); });
+
+    // --- baseline
+    BaselineArgs baseline_args;
+    auto* baseline = add("baseline", "adopt an existing database, or import golang-migrate/dbmate/flyway history",
+                         "  rollsafe baseline --version 0012 --reason \"adopting the legacy schema\"\n"
+                         "  rollsafe baseline --from golang-migrate\n  rollsafe baseline --from flyway --dry-run\n");
+    baseline->add_option("--version", baseline_args.version, "mark file migrations up to this version as applied");
+    baseline->add_option("--from", baseline_args.from, "import another tool's history")
+        ->check(CLI::IsMember({"golang-migrate", "dbmate", "flyway"}));
+    baseline->add_option("--from-table", baseline_args.from_table, "that tool's table if not the default");
+    baseline->add_option("--reason", baseline_args.reason, "why (recorded in history)");
+    baseline->add_flag("--dry-run", baseline_args.dry_run, "show what would be recorded");
+    on_run([&](Context& c) { return run_baseline(c, baseline_args); });
+
+    // --- repair
+    RepairArgs repair_args;
+    auto* repair = add("repair", "fix a dirty (part-applied, no-transaction) migration; audited",
+                       "  rollsafe repair --resume --version 0042 --reason \"index build killed by OOM\"\n"
+                       "  rollsafe repair --mark-rolled-back --version 0042 --reason \"dropped the index by hand\"\n");
+    repair->add_option("--version", repair_args.version, "the dirty migration")->required();
+    repair->add_flag("--resume", repair_args.resume, "continue at the statement that failed");
+    repair->add_flag("--mark-applied", repair_args.mark_applied, "record it as applied (you finished it by hand)");
+    repair->add_flag("--mark-rolled-back", repair_args.mark_rolled_back, "record it as not applied (you undid it)");
+    repair->add_option("--reason", repair_args.reason, "why (required, recorded in history)")->required();
+    repair->add_flag("--dry-run", repair_args.dry_run, "show what would happen");
+    on_run([&](Context& c) { return run_repair(c, repair_args); });
+
+    // --- unfreeze / freeze
+    UnfreezeArgs unfreeze_args;
+    auto* unfreeze = add("unfreeze", "clear a freeze so deployments may continue; audited",
+                         "  rollsafe unfreeze --reason \"index rebuilt by hand, see INC-123\"\n");
+    unfreeze->add_option("--reason", unfreeze_args.reason, "why (required, recorded in history)")->required();
+    on_run([&](Context& c) { return run_unfreeze(c, unfreeze_args); });
+    FreezeArgs freeze_args;
+    auto* freeze = add("freeze", "halt deployments by hand until `unfreeze`; audited",
+                       "  rollsafe freeze --reason \"investigating INC-123\"\n");
+    freeze->add_option("--reason", freeze_args.reason, "why (required, recorded in history)")->required();
+    on_run([&](Context& c) { return run_freeze(c, freeze_args); });
+
+    // --- lock
+    LockArgs lock_args;
+    auto* lock = add("lock", "show or break the migration lock between migrators",
+                     "  rollsafe lock status\n  rollsafe lock break --reason \"holder pod deleted\"\n");
+    lock->add_option("action", lock_args.action, "status or break")->check(CLI::IsMember({"status", "break"}));
+    lock->add_option("--reason", lock_args.reason, "why (required for break)");
+    on_run([&](Context& c) { return run_lock(c, lock_args); });
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -29,4 +29,81 @@ struct SandboxArgs {
 };
 int run_sandbox(Context& ctx, const SandboxArgs& args);
 
+// --- migration engine (issue 3)
+struct UpArgs {
+    std::string to;
+    std::string release;
+    bool dry_run = false;
+    bool allow_out_of_order = false;
+};
+int run_up(Context& ctx, const UpArgs& args);
+
+struct PlanArgs {
+    std::string to;
+    int down_steps = 0;
+    std::string down_to;
+    bool atomic = false;
+    bool allow_out_of_order = false;
+};
+int run_plan(Context& ctx, const PlanArgs& args);
+
+struct DownArgs {
+    std::string to;
+    int steps = 0;
+    bool atomic = false;
+    bool use_file = false;
+    bool use_stored = false;
+    bool dry_run = false;
+    bool yes = false;
+    std::string reason;
+    std::string release;
+};
+int run_down(Context& ctx, const DownArgs& args);
+
+struct StatusArgs {};
+int run_status(Context& ctx, const StatusArgs& args);
+
+struct HistoryArgs {
+    std::string version;
+    std::string op;
+    std::string since;
+    int limit = 0;
+};
+int run_history(Context& ctx, const HistoryArgs& args);
+
+struct BaselineArgs {
+    std::string version;
+    std::string from;
+    std::string from_table;
+    std::string reason;
+    bool dry_run = false;
+};
+int run_baseline(Context& ctx, const BaselineArgs& args);
+
+struct RepairArgs {
+    std::string version;
+    bool resume = false;
+    bool mark_applied = false;
+    bool mark_rolled_back = false;
+    std::string reason;
+    bool dry_run = false;
+};
+int run_repair(Context& ctx, const RepairArgs& args);
+
+struct UnfreezeArgs {
+    std::string reason;
+};
+int run_unfreeze(Context& ctx, const UnfreezeArgs& args);
+
+struct FreezeArgs {
+    std::string reason;
+};
+int run_freeze(Context& ctx, const FreezeArgs& args);
+
+struct LockArgs {
+    std::string action = "status";  // status | break
+    std::string reason;
+};
+int run_lock(Context& ctx, const LockArgs& args);
+
 }  // namespace rollsafe::cli

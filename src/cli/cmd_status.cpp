@@ -1,0 +1,36 @@
+#include "cli/commands.h"
+#include "cli/render_engine.h"
+#include "core/engine/default_hooks.h"
+
+namespace rollsafe::cli {
+
+int run_status(Context& ctx, const StatusArgs&) {
+    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    auto status = engine.status();
+    if (ctx.json()) ctx.print_json(status_json(status));
+    else ctx.print(status_text(status));
+    return 0;
+}
+
+int run_history(Context& ctx, const HistoryArgs& args) {
+    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    History::Filter f;
+    if (!args.version.empty()) {
+        auto v = Version::parse(args.version);
+        f.version_key = v ? v->key() : args.version;
+    }
+    f.op = args.op;
+    f.limit = args.limit;
+    f.since = args.since;
+    auto rows = engine.history(f);
+    if (ctx.json()) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& r : rows) out.push_back(history_row_json(r));
+        ctx.print_json({{"history", out}});
+    } else {
+        ctx.print(history_text(rows));
+    }
+    return 0;
+}
+
+}  // namespace rollsafe::cli

@@ -1,0 +1,216 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/config.h"
+#include "core/base/exit_code.h"
+#include "core/check/check.h"
+#include "core/db/session.h"
+#include "core/engine/history.h"
+#include "core/engine/migration_lock.h"
+#include "core/migrations/reader.h"
+
+namespace rollsafe {
+
+// One statement as it will run.
+struct PlannedStatement {
+    int index = 0;
+    std::string position;  // file:line:col
+    std::string text;
+    std::string kind;      // parse node name
+    // For CREATE INDEX CONCURRENTLY: the index and its table, to clean up an INVALID leftover.
+    std::string concurrent_index, concurrent_index_table;
+};
+
+// One migration step (up or down) of a plan.
+struct PlannedStep {
+    std::string version;
+    std::string version_key;
+    std::string name;
+    std::string direction;     // "up" or "down"
+    bool transactional = true;
+    std::string source;        // "file", or "stored" for a down text taken from history
+    Millis lock_timeout{0};
+    Millis statement_timeout{0};
+    std::string compat_class;  // from check (up) or history (down)
+    std::vector<PlannedStatement> statements;
+    const Migration* migration = nullptr;  // null for a stored down without a file
+    std::string down_text;                 // for stored downs
+    std::string up_sha256, up_drift_sha256, down_sha256, down_drift_sha256;
+};
+
+struct Plan {
+    std::string direction;  // "up" or "down"
+    bool atomic = false;    // down --atomic: every step in one transaction
+    std::vector<PlannedStep> steps;
+    std::vector<std::string> notes;     // decisions worth showing (ahead versions, stored downs)
+    std::vector<std::string> warnings;  // cosmetic drift, missing files
+    std::vector<check::Finding> findings;  // from check, when it ran
+};
+
+// What happened to one migration in a run.
+struct StepResult {
+    std::string version, name, direction, outcome;  // outcome: applied, rolled-back, failed, failed-dirty
+    long long duration_ms = 0;
+    int attempts = 1;
+    std::string error, position;
+    std::string compat_class;
+};
+
+// The result of up/down: an exit code with its reason, never an exception for a failed
+// migration (those are expected outcomes).
+struct RunResult {
+    ExitCode code = ExitCode::ok;
+    std::string message;
+    std::string hint;
+    Plan plan;
+    std::vector<StepResult> steps;
+    std::string snapshot_id;
+    std::string run_id;
+    bool nothing_to_do = false;
+};
+
+struct UpOptions {
+    std::optional<std::string> to_version;  // apply up to and including this version
+    std::string release;                    // --release tag recorded with each row
+    bool dry_run = false;
+    bool allow_out_of_order = false;
+    std::string command = "up";
+};
+
+struct DownOptions {
+    std::optional<std::string> to_version;  // keep this version and older
+    int steps = 0;                          // or: undo the newest N
+    bool atomic = false;
+    bool use_file = false;                  // a down file differs from the stored text: take the file
+    bool use_stored = false;                // ... or the stored text
+    bool dry_run = false;
+    std::string release;
+    std::string reason;
+    std::string command = "down";
+};
+
+// One line of `status`.
+struct StatusEntry {
+    std::string version, version_key, name;
+    std::string state;     // applied, pending, dirty, out-of-order, missing-file
+    std::string drift;     // "", "cosmetic", "changed"
+    std::string down_drift;
+    std::string applied_at, release, compat_class, op;
+    bool has_file = false;
+};
+
+struct StatusReport {
+    std::string database;
+    bool initialized = false;
+    std::string current_version;  // newest applied
+    std::vector<StatusEntry> entries;
+    std::optional<History::Freeze> freeze;
+    std::optional<LockHolder> lock;
+    int applied = 0, pending = 0, dirty = 0, drifted = 0, missing = 0, out_of_order = 0;
+};
+
+// Snapshot request passed to the snapshot hook before a batch changes anything.
+struct SnapshotRequest {
+    std::string direction;  // up, down
+    std::string run_id;
+    std::string version_before;
+    std::vector<const PlannedStep*> steps;
+};
+
+// Outside pieces the engine calls; each may be left empty.
+struct EngineHooks {
+    // Classifies the pending migrations (rollsafe check); empty: classes stay "unknown".
+    std::function<check::Report(const std::vector<const Migration*>&)> check;
+    // Takes a snapshot before a batch and returns its id; throws Error(SNAPSHOT_FAILED).
+    std::function<std::string(db::Session&, const SnapshotRequest&)> snapshot;
+    // Called with a short line of progress ("applying 0003_add_index ...").
+    std::function<void(const std::string&)> progress;
+    // Called when a freeze is set or cleared (the lockfile mirrors it).
+    std::function<void(const std::optional<History::Freeze>&)> freeze_changed;
+};
+
+// The migration engine: applies and reverts migrations with an append-only history, a lease
+// lock between migrators, per-migration transactions and timeouts. One instance per command.
+class Engine {
+public:
+    Engine(Config config, EngineHooks hooks = {});
+    ~Engine();
+
+    // Reads the migration files (throws Error(USAGE) listing every problem).
+    const MigrationSet& files();
+
+    // The plan of `up` without changing anything. Throws Error for DRIFT, INCOMPATIBLE, USAGE.
+    Plan plan_up(const UpOptions& options);
+    // The plan of `down`.
+    Plan plan_down(const DownOptions& options);
+
+    RunResult up(const UpOptions& options);
+    RunResult down(const DownOptions& options);
+
+    StatusReport status();
+    std::vector<HistoryRow> history(const History::Filter& filter);
+
+    // Adopts a database: marks file migrations up to `version` as applied without running them.
+    RunResult baseline_version(const std::string& version, const std::string& reason, bool dry_run);
+    // Imports another tool's history table ("golang-migrate", "dbmate", "flyway").
+    RunResult baseline_from(const std::string& tool, const std::string& table, const std::string& reason,
+                            bool dry_run);
+
+    // Repairs a dirty (failed no-transaction) migration.
+    enum class RepairAction { resume, mark_applied, mark_rolled_back };
+    RunResult repair(RepairAction action, const std::string& version, const std::string& reason, bool dry_run);
+
+    // Clears the freeze (audited). Returns false when none was in force.
+    bool unfreeze(const std::string& reason);
+    // Sets a freeze by hand (audited).
+    void freeze(const std::string& reason);
+
+    std::optional<LockHolder> lock_status();
+    // Removes the migration lock row whoever holds it (audited). Returns the holder it removed.
+    std::optional<LockHolder> break_lock(const std::string& reason);
+
+    // Opens a new connection with the configured DSN and retries (Error(UNAVAILABLE) when none).
+    std::unique_ptr<db::Session> connect() const;
+    db::Session& session();
+    History& history_store();
+    const Config& config() const { return m_config; }
+
+private:
+    struct Analysis;
+    Analysis analyze(bool with_down_scripts);
+    void require_not_frozen();
+    void require_not_dirty(const Analysis& a);
+    void check_drift(const Analysis& a, Plan& plan);
+    PlannedStep plan_up_step(const Migration& m) const;
+    std::vector<PlannedStep> plan_down_steps(const Analysis& a, const DownOptions& options, Plan& plan);
+    std::unique_ptr<MigrationLock> take_lock(const std::string& command);
+    StepResult run_step(const PlannedStep& step, const std::string& run_id, const std::string& release,
+                        const std::string& snapshot_id, MigrationLock& lock, ExitCode& code, std::string& message);
+    StepResult run_transactional(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
+                                 ExitCode& code, std::string& message);
+    StepResult run_statement_by_statement(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
+                                          ExitCode& code, std::string& message, int resume_from);
+    RunResult run_atomic_down(const Plan& plan, const std::string& run_id, const std::string& snapshot_id,
+                              const DownOptions& options, MigrationLock& lock);
+    void record_failure(HistoryRow row);
+    void set_freeze_after(const std::string& reason, const std::string& run_id, const std::string& version,
+                          ExitCode code);
+    HistoryRow base_row(const PlannedStep& step, const std::string& run_id) const;
+    void say(const std::string& line) const;
+
+    Config m_config;
+    EngineHooks m_hooks;
+    std::optional<MigrationSet> m_files;
+    std::unique_ptr<db::Session> m_session;
+    std::unique_ptr<History> m_history;
+    std::mutex m_cancel_mutex;
+    db::Session* m_running = nullptr;  // the session a statement runs on (for cancel)
+};
+
+}  // namespace rollsafe
