@@ -604,7 +604,8 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
 }
 
 StepResult Engine::run_statement_by_statement(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
-                                              ExitCode& code, std::string& message, int resume_from) {
+                                              ExitCode& code, std::string& message, int resume_from,
+                                              bool resuming) {
     StepResult res;
     res.version = step.version;
     res.name = step.name;
@@ -617,7 +618,7 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
     started.started_at = session().exec("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
                                         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
                              .get(0, 0);
-    if (resume_from == 0) {
+    if (!resuming) {
         started.outcome = outcome::started;
         h.append(started);
     }
@@ -661,7 +662,7 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
                     std::lock_guard<std::mutex> g(m_cancel_mutex);
                     m_running = nullptr;
                 }
-                bool first = static_cast<int>(i) == 0 && resume_from == 0;
+                bool first = static_cast<int>(i) == 0 && !resuming;
                 bool changed_nothing = first && st.concurrent_index.empty() && st.kind != "IndexStmt";
                 if (e.lock_timeout() && !interrupt::requested()) {
                     log::warn("{}: lock_timeout at {}; retrying in about {}", id, st.position, format_duration(backoff.next()));
@@ -714,7 +715,7 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
         HistoryRow row = base;
         row.started_at = started.started_at;
         row.outcome = step.direction == "up" ? outcome::applied : outcome::rolled_back;
-        if (resume_from > 0) {
+        if (resuming) {
             row.op = "repair";
             row.outcome = outcome::applied;
             row.details["resumed_from_statement"] = resume_from;
@@ -744,7 +745,7 @@ StepResult Engine::run_step(const PlannedStep& step, const std::string& run_id, 
         (step.transactional ? "" : " (no transaction: statement by statement)") +
         (step.source == "stored" ? " (stored down script)" : ""));
     if (step.transactional) return run_transactional(step, base, lock, code, message);
-    return run_statement_by_statement(step, base, lock, code, message, 0);
+    return run_statement_by_statement(step, base, lock, code, message, 0, false);
 }
 
 RunResult Engine::up(const UpOptions& options) {
@@ -950,7 +951,7 @@ RunResult Engine::down(const DownOptions& options) {
         base.reason = options.reason;
         say("reverting " + step.version + "_" + step.name + (step.source == "stored" ? " (stored down script)" : ""));
         auto result = step.transactional ? run_transactional(step, base, *lock, code, message)
-                                         : run_statement_by_statement(step, base, *lock, code, message, 0);
+                                         : run_statement_by_statement(step, base, *lock, code, message, 0, false);
         res.steps.push_back(result);
         if (code != ExitCode::ok) {
             res.code = code;
@@ -1200,6 +1201,7 @@ RunResult Engine::repair(RepairAction action, const std::string& version, const 
         if (dry_run) return res;
         for (const auto& n : res.plan.notes) say(n);
         HistoryRow base = base_row(step, dirty.run_id);
+        base.op = "repair";
         base.reason = reason;
         base.release = dirty.release;
         base.snapshot_id = dirty.snapshot_id;
@@ -1209,7 +1211,7 @@ RunResult Engine::repair(RepairAction action, const std::string& version, const 
         });
         ExitCode code = ExitCode::ok;
         std::string message;
-        auto result = run_statement_by_statement(step, base, *lock, code, message, resume_from);
+        auto result = run_statement_by_statement(step, base, *lock, code, message, resume_from, true);
         res.steps.push_back(result);
         res.code = code;
         res.message = code == ExitCode::ok ? "resumed and completed " + m->id() : message;

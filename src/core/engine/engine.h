@@ -195,7 +195,7 @@ private:
     StepResult run_transactional(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
                                  ExitCode& code, std::string& message);
     StepResult run_statement_by_statement(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
-                                          ExitCode& code, std::string& message, int resume_from);
+                                          ExitCode& code, std::string& message, int resume_from, bool resuming);
     RunResult run_atomic_down(const Plan& plan, const std::string& run_id, const std::string& snapshot_id,
                               const DownOptions& options, MigrationLock& lock);
     void record_failure(HistoryRow row);
