@@ -14,14 +14,16 @@ int run_init(Context& ctx, const InitArgs& args) {
     fs::make_dirs(ctx.config.migrations_dir, 0755);
     const std::string releases = "releases.toml";
     if (!fs::exists(releases)) {
-        fs::write_file_atomic(releases,
-                              "# Maps each application release to the last migration version it ships.\n"
-                              "# `rollsafe check --blue <old> --green <new>` and `rollback --to-release`\n"
-                              "# read it.\n[releases]\n# \"v1.0.0\" = \"0002\"\n",
-                              0644);
+        fs::write_file_atomic(
+            releases,
+            "# Maps each application release to the last migration version it ships.\n"
+            "# `rollsafe check --blue <old> --green <new>` and `rollback --to-release`\n"
+            "# read it.\n[releases]\n# \"v1.0.0\" = \"0002\"\n",
+            0644);
     }
     if (ctx.json()) {
-        ctx.print_json({{"config", path}, {"migrations", ctx.config.migrations_dir}, {"releases", releases}});
+        ctx.print_json(
+            {{"config", path}, {"migrations", ctx.config.migrations_dir}, {"releases", releases}});
     } else {
         ctx.print("wrote " + path + ", " + releases + " and " + ctx.config.migrations_dir +
                   "/\nnext: rollsafe new create_users");

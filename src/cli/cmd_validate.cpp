@@ -10,21 +10,29 @@ int run_validate(Context& ctx, const ValidateArgs&) {
     std::size_t statements = 0;
     for (const auto& m : set.migrations) {
         statements += m.up.statements.size();
-        if (m.down) statements += m.down->statements.size();
+        if (m.down)
+            statements += m.down->statements.size();
     }
     if (ctx.json()) {
-        nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array(), list = nlohmann::json::array();
-        for (const auto& d : problems) errors.push_back(diagnostic_json(d));
-        for (const auto& d : set.warnings) warnings.push_back(diagnostic_json(d));
+        nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array(),
+                       list = nlohmann::json::array();
+        for (const auto& d : problems)
+            errors.push_back(diagnostic_json(d));
+        for (const auto& d : set.warnings)
+            warnings.push_back(diagnostic_json(d));
         for (const auto& m : set.migrations) {
-            list.push_back({{"version", m.version.text()},
-                            {"name", m.name},
-                            {"up", {{"path", m.up.path}, {"sha256", m.up.sha256}, {"statements", m.up.statements.size()}}},
-                            {"down", m.down ? nlohmann::json{{"path", m.down->path},
-                                                             {"sha256", m.down->sha256},
-                                                             {"statements", m.down->statements.size()}}
-                                            : nlohmann::json(nullptr)},
-                            {"no_transaction", m.up.no_transaction()}});
+            list.push_back(
+                {{"version", m.version.text()},
+                 {"name", m.name},
+                 {"up",
+                  {{"path", m.up.path},
+                   {"sha256", m.up.sha256},
+                   {"statements", m.up.statements.size()}}},
+                 {"down", m.down ? nlohmann::json{{"path", m.down->path},
+                                                  {"sha256", m.down->sha256},
+                                                  {"statements", m.down->statements.size()}}
+                                 : nlohmann::json(nullptr)},
+                 {"no_transaction", m.up.no_transaction()}});
         }
         ctx.print_json({{"ok", problems.empty()},
                         {"dir", set.dir},
@@ -33,12 +41,15 @@ int run_validate(Context& ctx, const ValidateArgs&) {
                         {"errors", errors},
                         {"warnings", warnings}});
     } else {
-        std::string out = render_diagnostics(problems, "error") + render_diagnostics(set.warnings, "warning");
+        std::string out =
+            render_diagnostics(problems, "error") + render_diagnostics(set.warnings, "warning");
         if (problems.empty()) {
-            out += std::to_string(set.migrations.size()) + " migrations, " + std::to_string(statements) +
-                   " statements: OK (" + set.layout + " layout, " + set.dir + ")";
+            out += std::to_string(set.migrations.size()) + " migrations, " +
+                   std::to_string(statements) + " statements: OK (" + set.layout + " layout, " +
+                   set.dir + ")";
         } else {
-            out += std::to_string(problems.size()) + " problem" + (problems.size() == 1 ? "" : "s") + " in " + set.dir;
+            out += std::to_string(problems.size()) + " problem" +
+                   (problems.size() == 1 ? "" : "s") + " in " + set.dir;
         }
         ctx.print(out);
     }

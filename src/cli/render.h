@@ -10,7 +10,8 @@
 namespace rollsafe::cli {
 
 // Returns "path:line:col: message" lines, each followed by "  hint: ..." when there is one.
-std::string render_diagnostics(const std::vector<Diagnostic>& diagnostics, const std::string& severity);
+std::string render_diagnostics(const std::vector<Diagnostic>& diagnostics,
+                               const std::string& severity);
 
 nlohmann::json diagnostic_json(const Diagnostic& d);
 

@@ -16,8 +16,8 @@ TEST(Text, FindsInvalidUtf8) {
     EXPECT_EQ(text::find_invalid_utf8("plain ascii"), std::string::npos);
     EXPECT_EQ(text::find_invalid_utf8("caf\xc3\xa9"), std::string::npos);
     EXPECT_EQ(text::find_invalid_utf8("ab\xff"), 2u);
-    EXPECT_EQ(text::find_invalid_utf8("\xc0\xaf"), 0u);  // overlong
-    EXPECT_EQ(text::find_invalid_utf8("x\xe2\x82"), 1u); // truncated
+    EXPECT_EQ(text::find_invalid_utf8("\xc0\xaf"), 0u);   // overlong
+    EXPECT_EQ(text::find_invalid_utf8("x\xe2\x82"), 1u);  // truncated
 }
 
 TEST(Text, QuotesIdentifiersAndLiterals) {

@@ -1,10 +1,12 @@
 #include "core/base/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 
+#include "core/base/dsn.h"
 #include "core/base/error.h"
 #include "core/base/fs.h"
 #include "core/base/text.h"
@@ -29,39 +31,40 @@ struct Key {
     std::function<std::string(const Config&)> show;
 };
 
-#define STR_KEY(name, member, help)                                                          \
-    Key {                                                                                    \
-        name, Kind::string, "", help, [](Config& c, const std::string& v) { c.member = v; }, \
-            nullptr, nullptr, nullptr, [](const Config& c) { return "\"" + c.member + "\""; }  \
-    }
-#define CHOICE_KEY(name, member, choices, help)                                               \
+#define STR_KEY(name, member, help)                                                           \
     Key {                                                                                     \
+        name, Kind::string, "", help, [](Config& c, const std::string& v) { c.member = v; },  \
+            nullptr, nullptr, nullptr, [](const Config& c) { return "\"" + c.member + "\""; } \
+    }
+#define CHOICE_KEY(name, member, choices, help)                                                   \
+    Key {                                                                                         \
         name, Kind::choice, choices, help, [](Config& c, const std::string& v) { c.member = v; }, \
-            nullptr, nullptr, nullptr, [](const Config& c) { return "\"" + c.member + "\""; }   \
+            nullptr, nullptr, nullptr, [](const Config& c) { return "\"" + c.member + "\""; }     \
     }
-#define DUR_KEY(name, member, help)                                                      \
-    Key {                                                                                \
-        name, Kind::duration, "", help, nullptr, nullptr, nullptr,                       \
-            [](Config& c, Millis v) { c.member = v; },                                   \
-            [](const Config& c) { return "\"" + format_duration(c.member) + "\""; }      \
+#define DUR_KEY(name, member, help)                                                 \
+    Key {                                                                           \
+        name, Kind::duration, "", help, nullptr, nullptr, nullptr,                  \
+            [](Config& c, Millis v) { c.member = v; },                              \
+            [](const Config& c) { return "\"" + format_duration(c.member) + "\""; } \
     }
-#define INT_KEY(name, member, help)                                                         \
-    Key {                                                                                   \
-        name, Kind::integer, "", help, nullptr,                                             \
+#define INT_KEY(name, member, help)                                                           \
+    Key {                                                                                     \
+        name, Kind::integer, "", help, nullptr,                                               \
             [](Config& c, long long v) { c.member = static_cast<int>(v); }, nullptr, nullptr, \
-            [](const Config& c) { return std::to_string(c.member); }                        \
+            [](const Config& c) { return std::to_string(c.member); }                          \
     }
-#define BOOL_KEY(name, member, help)                                                           \
-    Key {                                                                                      \
+#define BOOL_KEY(name, member, help)                                                              \
+    Key {                                                                                         \
         name, Kind::boolean, "", help, nullptr, nullptr, [](Config& c, bool v) { c.member = v; }, \
-            nullptr, [](const Config& c) { return std::string(c.member ? "true" : "false"); }   \
+            nullptr, [](const Config& c) { return std::string(c.member ? "true" : "false"); }     \
     }
 
 const std::vector<Key>& keys() {
     static const std::vector<Key> k = {
         STR_KEY("database.url", database_url,
                 "PostgreSQL URL or key=value conninfo; keep the password out (use PGPASSFILE)"),
-        DUR_KEY("database.connect_timeout", connect_timeout, "how long one connection attempt may take"),
+        DUR_KEY("database.connect_timeout", connect_timeout,
+                "how long one connection attempt may take"),
         INT_KEY("database.connect_retries", connect_retries,
                 "connection attempts before exit 10 UNAVAILABLE"),
         STR_KEY("migrations.dir", migrations_dir, "folder of migration scripts"),
@@ -69,26 +72,32 @@ const std::vector<Key>& keys() {
                    "file layout; auto detects it from the file names"),
         BOOL_KEY("migrations.allow_out_of_order", allow_out_of_order,
                  "apply versions older than the newest applied one"),
-        STR_KEY("history.schema", history_schema, "schema holding rollsafe's history and lock tables"),
+        STR_KEY("history.schema", history_schema,
+                "schema holding rollsafe's history and lock tables"),
         STR_KEY("snapshot.dir", snapshot_dir, "where snapshots are written (created 0700)"),
         CHOICE_KEY("snapshot.mode", snapshot_mode, "touched|full|none",
                    "what to dump before a migration batch"),
         INT_KEY("snapshot.keep", snapshot_keep, "snapshots kept by `snapshot prune`"),
-        DUR_KEY("snapshot.max_age", snapshot_max_age, "snapshots older than this are pruned (0: never)"),
-        STR_KEY("snapshot.pg_bindir", pg_bindir, "folder with pg_dump and pg_restore; empty: search"),
+        DUR_KEY("snapshot.max_age", snapshot_max_age,
+                "snapshots older than this are pruned (0: never)"),
+        STR_KEY("snapshot.pg_bindir", pg_bindir,
+                "folder with pg_dump and pg_restore; empty: search"),
         DUR_KEY("lock.wait", lock_wait, "how long to wait for another migrator (then exit 3)"),
-        DUR_KEY("lock.lease", lock_lease, "lease of the migration lock; a dead holder loses it after this"),
+        DUR_KEY("lock.lease", lock_lease,
+                "lease of the migration lock; a dead holder loses it after this"),
         DUR_KEY("timeouts.lock", lock_timeout, "lock_timeout per statement, retried with backoff"),
         DUR_KEY("timeouts.statement", statement_timeout, "statement_timeout per statement"),
         DUR_KEY("timeouts.lock_retry_budget", lock_retry_budget,
                 "total time spent retrying lock timeouts before exit 14 BUSY"),
-        STR_KEY("lockfile.path", lockfile_path, "JSON lockfile for co-located containers and scripts"),
+        STR_KEY("lockfile.path", lockfile_path,
+                "JSON lockfile for co-located containers and scripts"),
         BOOL_KEY("freeze.on_failed_clean", freeze_on_failed_clean,
                  "also freeze after a clean (rolled back) failure"),
         BOOL_KEY("freeze.on_rollback", freeze_on_rollback, "freeze after `rollback` runs downs"),
         CHOICE_KEY("check.level", check_level, "error|warn|off",
                    "what `up` does with blocking check findings"),
-        INT_KEY("check.pg_version", pg_version, "PostgreSQL major version the rules assume (0: detect)"),
+        INT_KEY("check.pg_version", pg_version,
+                "PostgreSQL major version the rules assume (0: detect)"),
         CHOICE_KEY("log.format", log_format, "text|json", "log format on stderr"),
     };
     return k;
@@ -96,13 +105,15 @@ const std::vector<Key>& keys() {
 
 std::string env_name(const std::string& key) {
     std::string out = "ROLLSAFE_";
-    for (char c : key) out += (c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char c : key)
+        out += (c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return out;
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
     std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
@@ -125,15 +136,35 @@ std::string suggest(const std::string& key) {
     }
     if (best.empty()) {
         std::vector<std::string> names;
-        for (const auto& k : keys()) names.push_back(k.name);
+        for (const auto& k : keys())
+            names.push_back(k.name);
         return "known keys: " + text::join(names, ", ") + " (docs/configuration.md)";
     }
     return "did you mean \"" + best + "\"?";
 }
 
+// Returns a hint for an unknown ROLLSAFE_ variable: the closest known variable, or the scheme.
+std::string suggest_env(const std::string& var) {
+    std::string best;
+    std::size_t best_d = 4;
+    for (const auto& k : keys()) {
+        auto name = env_name(k.name);
+        auto d = edit_distance(var, name);
+        if (d < best_d) {
+            best_d = d;
+            best = name;
+        }
+    }
+    if (!best.empty())
+        return "did you mean " + best + "?";
+    return "rollsafe reads ROLLSAFE_<SECTION>_<KEY>, e.g. ROLLSAFE_LOCK_WAIT "
+           "(docs/configuration.md)";
+}
+
 const Key* find_key(const std::string& name) {
     for (const auto& k : keys())
-        if (name == k.name) return &k;
+        if (name == k.name)
+            return &k;
     return nullptr;
 }
 
@@ -141,7 +172,16 @@ const Key* find_key(const std::string& name) {
 // error message or empty.
 std::string apply_text(Config& c, const Key& k, const std::string& value) {
     switch (k.kind) {
-        case Kind::string: k.set_string(c, value); return {};
+        case Kind::string:
+            if (std::string(k.name) == "database.url" && !value.empty()) {
+                try {
+                    Dsn::parse(value);
+                } catch (const Error& e) {
+                    return e.what();
+                }
+            }
+            k.set_string(c, value);
+            return {};
         case Kind::choice: {
             auto choices = text::split(k.choices, '|');
             if (std::find(choices.begin(), choices.end(), value) == choices.end())
@@ -151,22 +191,27 @@ std::string apply_text(Config& c, const Key& k, const std::string& value) {
         }
         case Kind::duration: {
             auto d = parse_duration(value);
-            if (!d) return "\"" + value + "\" is not a duration (use e.g. \"500ms\", \"60s\", \"15m\")";
+            if (!d)
+                return "\"" + value + "\" is not a duration (use e.g. \"500ms\", \"60s\", \"15m\")";
             k.set_duration(c, *d);
             return {};
         }
         case Kind::integer: {
             if (value.empty() || value.size() > 9 ||
-                !std::all_of(value.begin(), value.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }))
+                !std::all_of(value.begin(), value.end(),
+                             [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }))
                 return "\"" + value + "\" is not a non-negative integer";
             k.set_integer(c, std::stoll(value));
             return {};
         }
         case Kind::boolean: {
             auto v = text::to_lower(value);
-            if (v == "true" || v == "1" || v == "yes" || v == "on") k.set_bool(c, true);
-            else if (v == "false" || v == "0" || v == "no" || v == "off") k.set_bool(c, false);
-            else return "\"" + value + "\" is not a boolean (true or false)";
+            if (v == "true" || v == "1" || v == "yes" || v == "on")
+                k.set_bool(c, true);
+            else if (v == "false" || v == "0" || v == "no" || v == "off")
+                k.set_bool(c, false);
+            else
+                return "\"" + value + "\" is not a boolean (true or false)";
             return {};
         }
     }
@@ -175,11 +220,16 @@ std::string apply_text(Config& c, const Key& k, const std::string& value) {
 
 std::string kind_name(const Key& k) {
     switch (k.kind) {
-        case Kind::string: return "a string";
-        case Kind::choice: return "one of \"" + text::join(text::split(k.choices, '|'), "\", \"") + "\"";
-        case Kind::duration: return "a duration string such as \"60s\"";
-        case Kind::integer: return "an integer";
-        case Kind::boolean: return "a boolean";
+        case Kind::string:
+            return "a string";
+        case Kind::choice:
+            return "one of \"" + text::join(text::split(k.choices, '|'), "\", \"") + "\"";
+        case Kind::duration:
+            return "a duration string such as \"60s\"";
+        case Kind::integer:
+            return "an integer";
+        case Kind::boolean:
+            return "a boolean";
     }
     return "a value";
 }
@@ -191,22 +241,25 @@ std::map<std::string, std::string> process_environment() {
     for (char** e = environ; e && *e; ++e) {
         std::string kv(*e);
         auto eq = kv.find('=');
-        if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+        if (eq != std::string::npos)
+            env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     return env;
 }
 
 Config load_config(const ConfigSources& sources) {
     Config c;
-    for (const auto& k : keys()) c.origin[k.name] = "default";
+    for (const auto& k : keys())
+        c.origin[k.name] = "default";
     std::vector<Diagnostic> problems;
 
     // 1. rollsafe.toml
     int err = 0;
     auto content = fs::read_file(sources.config_path, &err);
     if (!content && (sources.config_path_explicit || err != ENOENT)) {
-        throw usage_error(sources.config_path + ": cannot read configuration: " + std::strerror(err),
-                          sources.config_path_explicit ? "check the --config path" : "");
+        throw usage_error(
+            sources.config_path + ": cannot read configuration: " + std::strerror(err),
+            sources.config_path_explicit ? "check the --config path" : "");
     }
     if (content) {
         c.config_path = sources.config_path;
@@ -214,19 +267,25 @@ Config load_config(const ConfigSources& sources) {
             const Key* k = find_key(v.key);
             Diagnostic d{sources.config_path, v.line, v.col, "", ""};
             if (!k) {
-                if (v.type == TomlValue::Type::table) continue;  // an empty [section] is harmless
+                if (v.type == TomlValue::Type::table)
+                    continue;  // an empty [section] is harmless
                 d.message = "unknown configuration key \"" + v.key + "\"";
                 d.hint = suggest(v.key);
                 problems.push_back(d);
                 continue;
             }
             std::string msg;
-            bool textual = k->kind == Kind::string || k->kind == Kind::choice || k->kind == Kind::duration;
+            bool textual =
+                k->kind == Kind::string || k->kind == Kind::choice || k->kind == Kind::duration;
             if (textual && v.type == TomlValue::Type::string) {
                 msg = apply_text(c, *k, v.text);
             } else if (k->kind == Kind::integer && v.type == TomlValue::Type::integer) {
-                if (v.integer < 0) msg = "must not be negative";
-                else k->set_integer(c, v.integer);
+                if (v.integer < 0)
+                    msg = "must not be negative";
+                else if (v.integer > 999'999'999)
+                    msg = "is too large (at most 999999999)";
+                else
+                    k->set_integer(c, v.integer);
             } else if (k->kind == Kind::boolean && v.type == TomlValue::Type::boolean) {
                 k->set_bool(c, v.boolean);
             } else {
@@ -245,10 +304,13 @@ Config load_config(const ConfigSources& sources) {
     // 2. environment: ROLLSAFE_<SECTION>_<KEY>, and DATABASE_URL below ROLLSAFE_DATABASE_URL
     auto apply_env = [&](const Key& k, const std::string& var) {
         auto it = sources.env.find(var);
-        if (it == sources.env.end()) return false;
+        if (it == sources.env.end())
+            return false;
         auto msg = apply_text(c, k, it->second);
-        if (!msg.empty()) problems.push_back({var, 0, 0, var + " " + msg, k.help});
-        else c.origin[k.name] = var;
+        if (!msg.empty())
+            problems.push_back({var, 0, 0, msg, k.help});
+        else
+            c.origin[k.name] = var;
         return true;
     };
     for (const auto& k : keys()) {
@@ -263,10 +325,10 @@ Config load_config(const ConfigSources& sources) {
             text::starts_with(var, "ROLLSAFE_TEST_"))
             continue;
         bool known = false;
-        for (const auto& k : keys()) known = known || env_name(k.name) == var;
+        for (const auto& k : keys())
+            known = known || env_name(k.name) == var;
         if (!known)
-            problems.push_back({var, 0, 0, "unknown environment variable " + var,
-                                "rollsafe reads ROLLSAFE_<SECTION>_<KEY>, e.g. ROLLSAFE_LOCK_WAIT"});
+            problems.push_back({var, 0, 0, "unknown environment variable", suggest_env(var)});
     }
 
     // 3. flags
@@ -274,12 +336,15 @@ Config load_config(const ConfigSources& sources) {
         const Key* k = find_key(key);
         auto flag = sources.flag_names.count(key) ? sources.flag_names.at(key) : "--" + key;
         if (!k) {
-            problems.push_back({flag, 0, 0, "unknown configuration key \"" + key + "\"", suggest(key)});
+            problems.push_back(
+                {flag, 0, 0, "unknown configuration key \"" + key + "\"", suggest(key)});
             continue;
         }
         auto msg = apply_text(c, *k, value);
-        if (!msg.empty()) problems.push_back({flag, 0, 0, flag + " " + msg, k->help});
-        else c.origin[k->name] = flag;
+        if (!msg.empty())
+            problems.push_back({flag, 0, 0, msg, k->help});
+        else
+            c.origin[k->name] = flag;
     }
 
     if (!problems.empty()) {
@@ -301,11 +366,21 @@ std::vector<ConfigKeyInfo> config_keys() {
     for (const auto& k : keys()) {
         std::string type;
         switch (k.kind) {
-            case Kind::string: type = "string"; break;
-            case Kind::choice: type = k.choices; break;
-            case Kind::duration: type = "duration"; break;
-            case Kind::integer: type = "integer"; break;
-            case Kind::boolean: type = "boolean"; break;
+            case Kind::string:
+                type = "string";
+                break;
+            case Kind::choice:
+                type = k.choices;
+                break;
+            case Kind::duration:
+                type = "duration";
+                break;
+            case Kind::integer:
+                type = "integer";
+                break;
+            case Kind::boolean:
+                type = "boolean";
+                break;
         }
         out.push_back({k.name, type, env_name(k.name), k.show(defaults), k.help});
     }
@@ -327,8 +402,9 @@ std::string default_config_toml() {
         out += "# " + k.help + " (" + k.type + ", env " + k.env + ")\n";
         auto name = k.key.substr(dot + 1);
         bool active = k.key == "migrations.dir" || k.key == "snapshot.dir" ||
-                      k.key == "snapshot.mode" || k.key == "lock.wait" || k.key == "timeouts.lock" ||
-                      k.key == "timeouts.statement" || k.key == "lockfile.path";
+                      k.key == "snapshot.mode" || k.key == "lock.wait" ||
+                      k.key == "timeouts.lock" || k.key == "timeouts.statement" ||
+                      k.key == "lockfile.path";
         if (k.key == "database.url") {
             out += "# url = \"postgres://app@localhost:5432/app\"   # no password here\n";
             continue;

@@ -41,20 +41,21 @@ struct Config {
     bool freeze_on_rollback = false;
     // [check]
     std::string check_level = "error";  // error | warn | off
-    int pg_version = 0;                  // 0: the server's, or 15 without a server
+    int pg_version = 0;                 // 0: the server's, or 15 without a server
     // [log]
     std::string log_format = "text";  // text | json
 
-    // Where each value came from: "default", "rollsafe.toml:7", "ROLLSAFE_LOCK_WAIT", "--lock-wait".
+    // Where each value came from: "default", "rollsafe.toml:7", "ROLLSAFE_LOCK_WAIT",
+    // "--lock-wait".
     std::map<std::string, std::string> origin;
     std::string config_path;  // the file that was read, or empty
 };
 
 // Where configuration comes from, lowest precedence first.
 struct ConfigSources {
-    std::string config_path = "rollsafe.toml";  // read when it exists
-    bool config_path_explicit = false;          // --config given: the file must exist
-    std::map<std::string, std::string> env;     // usually the process environment
+    std::string config_path = "rollsafe.toml";               // read when it exists
+    bool config_path_explicit = false;                       // --config given: the file must exist
+    std::map<std::string, std::string> env;                  // usually the process environment
     std::vector<std::pair<std::string, std::string>> flags;  // key ("lock.wait") -> value text
     std::map<std::string, std::string> flag_names;           // key -> "--lock-wait" for messages
 };
@@ -68,9 +69,9 @@ std::map<std::string, std::string> process_environment();
 
 // One documented configuration key (drives TOML, environment and docs/configuration.md).
 struct ConfigKeyInfo {
-    std::string key;      // "lock.wait"
-    std::string type;     // "string", "duration", "integer", "boolean", or "a|b|c"
-    std::string env;      // "ROLLSAFE_LOCK_WAIT"
+    std::string key;   // "lock.wait"
+    std::string type;  // "string", "duration", "integer", "boolean", or "a|b|c"
+    std::string env;   // "ROLLSAFE_LOCK_WAIT"
     std::string default_value;
     std::string help;
 };

@@ -10,14 +10,18 @@ namespace rollsafe {
 namespace {
 
 bool iequals_at(std::string_view text, std::size_t pos, std::string_view word) {
-    if (pos + word.size() > text.size()) return false;
+    if (pos + word.size() > text.size())
+        return false;
     for (std::size_t i = 0; i < word.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(text[pos + i])) != word[i]) return false;
+        if (std::tolower(static_cast<unsigned char>(text[pos + i])) != word[i])
+            return false;
     }
     return true;
 }
 
-bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool is_space(char c) {
+    return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
 
 // Redacts "user:password@" in every "scheme://" authority of text.
 std::string redact_userinfo(std::string_view text) {
@@ -25,12 +29,13 @@ std::string redact_userinfo(std::string_view text) {
     std::size_t pos = 0;
     while (true) {
         auto scheme = text.find("://", pos);
-        if (scheme == std::string_view::npos) break;
+        if (scheme == std::string_view::npos)
+            break;
         auto auth_start = scheme + 3;
         auto auth_end = auth_start;
-        while (auth_end < text.size() && text[auth_end] != '/' && text[auth_end] != '?' &&
-               text[auth_end] != '#' && !is_space(text[auth_end]) && text[auth_end] != '"' &&
-               text[auth_end] != '\'')
+        // Scan past '/' too: a password with an unencoded '/' must not leak ("u:pa/ss@h").
+        while (auth_end < text.size() && text[auth_end] != '?' && text[auth_end] != '#' &&
+               !is_space(text[auth_end]) && text[auth_end] != '"' && text[auth_end] != '\'')
             ++auth_end;
         auto authority = text.substr(auth_start, auth_end - auth_start);
         auto at = authority.rfind('@');
@@ -65,22 +70,26 @@ std::string redact_password_params(std::string_view text) {
             continue;
         }
         std::size_t j = i + 8;
-        while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+        while (j < text.size() && (text[j] == ' ' || text[j] == '\t'))
+            ++j;
         if (j >= text.size() || text[j] != '=') {
             i = j;
             continue;
         }
         ++j;
-        while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+        while (j < text.size() && (text[j] == ' ' || text[j] == '\t'))
+            ++j;
         out.append(text.substr(pos, j - pos));
         std::size_t end = j;
         if (end < text.size() && (text[end] == '\'' || text[end] == '"')) {
             char q = text[end++];
             while (end < text.size() && text[end] != q) {
-                if (text[end] == '\\' && end + 1 < text.size()) ++end;
+                if (text[end] == '\\' && end + 1 < text.size())
+                    ++end;
                 ++end;
             }
-            if (end < text.size()) ++end;
+            if (end < text.size())
+                ++end;
         } else {
             while (end < text.size() && !is_space(text[end]) && text[end] != '&' &&
                    text[end] != '#' && text[end] != ',' && text[end] != ';' && text[end] != ')')
@@ -96,11 +105,14 @@ std::string redact_password_params(std::string_view text) {
 
 std::string quote_conninfo_value(const std::string& v) {
     bool plain = !v.empty();
-    for (char c : v) plain = plain && !is_space(c) && c != '\'' && c != '\\';
-    if (plain) return v;
+    for (char c : v)
+        plain = plain && !is_space(c) && c != '\'' && c != '\\';
+    if (plain)
+        return v;
     std::string out = "'";
     for (char c : v) {
-        if (c == '\'' || c == '\\') out += '\\';
+        if (c == '\'' || c == '\\')
+            out += '\\';
         out += c;
     }
     out += '\'';
@@ -115,19 +127,23 @@ std::string redact(std::string_view text) {
 
 Dsn Dsn::parse(const std::string& text) {
     Dsn dsn;
-    if (text.empty()) return dsn;
+    if (text.empty())
+        return dsn;
     char* errmsg = nullptr;
     PQconninfoOption* opts = PQconninfoParse(text.c_str(), &errmsg);
     if (!opts) {
         std::string why = errmsg ? errmsg : "out of memory";
-        if (errmsg) PQfreemem(errmsg);
-        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        if (errmsg)
+            PQfreemem(errmsg);
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
+            why.pop_back();
         throw usage_error("invalid database URL: " + redact(why),
                           "use postgres://user@host:5432/db or \"host=... dbname=...\"; "
                           "keep the password in PGPASSFILE or a service file");
     }
     for (auto* o = opts; o->keyword; ++o) {
-        if (o->val) dsn.m_params[o->keyword] = o->val;
+        if (o->val)
+            dsn.m_params[o->keyword] = o->val;
     }
     PQconninfoFree(opts);
     return dsn;
@@ -135,17 +151,23 @@ Dsn Dsn::parse(const std::string& text) {
 
 std::optional<std::string> Dsn::get(const std::string& key) const {
     auto it = m_params.find(key);
-    if (it == m_params.end()) return std::nullopt;
+    if (it == m_params.end())
+        return std::nullopt;
     return it->second;
 }
 
-void Dsn::set(const std::string& key, const std::string& value) { m_params[key] = value; }
-void Dsn::erase(const std::string& key) { m_params.erase(key); }
+void Dsn::set(const std::string& key, const std::string& value) {
+    m_params[key] = value;
+}
+void Dsn::erase(const std::string& key) {
+    m_params.erase(key);
+}
 
 std::string Dsn::conninfo() const {
     std::string out;
     for (const auto& [k, v] : m_params) {
-        if (!out.empty()) out += ' ';
+        if (!out.empty())
+            out += ' ';
         out += k + "=" + quote_conninfo_value(v);
     }
     return out;
@@ -159,9 +181,11 @@ std::string Dsn::conninfo_without_password() const {
 
 std::string Dsn::display() const {
     std::string out;
-    if (auto u = get("user")) out += *u + "@";
+    if (auto u = get("user"))
+        out += *u + "@";
     out += get("host").value_or(get("hostaddr").value_or("(default host)"));
-    if (auto p = get("port")) out += ":" + *p;
+    if (auto p = get("port"))
+        out += ":" + *p;
     out += "/" + get("dbname").value_or(get("user").value_or("(default db)"));
     return out;
 }

@@ -14,7 +14,7 @@ std::string redact(std::string_view text);
 
 // A PostgreSQL connection string in either form (URL or key=value), parsed by libpq itself.
 class Dsn {
-public:
+  public:
     // Parses text; throws Error(USAGE) naming the problem (never echoing a password).
     static Dsn parse(const std::string& text);
     // An empty DSN: libpq fills everything from PG* variables and service/pass files.
@@ -34,7 +34,7 @@ public:
 
     const std::map<std::string, std::string>& params() const { return m_params; }
 
-private:
+  private:
     std::map<std::string, std::string> m_params;
 };
 

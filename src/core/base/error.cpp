@@ -8,7 +8,8 @@ std::string Diagnostic::location_and_message() const {
         out += file;
         if (line > 0) {
             out += ':' + std::to_string(line);
-            if (col > 0) out += ':' + std::to_string(col);
+            if (col > 0)
+                out += ':' + std::to_string(col);
         }
         out += ": ";
     }

@@ -23,7 +23,7 @@ struct Diagnostic {
 // The one exception type the core throws for failures it understands. It carries the exit code
 // the process must end with, a hint for the person reading it, and any per-file diagnostics.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ExitCode code, const std::string& message, std::string hint = {},
           std::vector<Diagnostic> diagnostics = {});
 
@@ -31,7 +31,7 @@ public:
     const std::string& hint() const { return m_hint; }
     const std::vector<Diagnostic>& diagnostics() const { return m_diagnostics; }
 
-private:
+  private:
     ExitCode m_code;
     std::string m_hint;
     std::vector<Diagnostic> m_diagnostics;

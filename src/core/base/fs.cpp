@@ -21,8 +21,10 @@ Error io_error(const std::string& what, const std::string& path, int err) {
 
 std::string parent_dir(const std::string& path) {
     auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
+    if (slash == std::string::npos)
+        return ".";
+    if (slash == 0)
+        return "/";
     return path.substr(0, slash);
 }
 
@@ -31,27 +33,33 @@ std::string parent_dir(const std::string& path) {
 std::optional<std::string> read_file(const std::string& path, int* errno_out) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno_out) *errno_out = errno;
+        if (errno_out)
+            *errno_out = errno;
         return std::nullopt;
     }
     struct stat st {};
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         ::close(fd);
-        if (errno_out) *errno_out = EISDIR;
+        if (errno_out)
+            *errno_out = EISDIR;
         return std::nullopt;
     }
     std::string out;
-    if (st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
+    if (st.st_size > 0)
+        out.reserve(static_cast<std::size_t>(st.st_size));
     char buf[65536];
     while (true) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno_out) *errno_out = errno;
+            if (errno == EINTR)
+                continue;
+            if (errno_out)
+                *errno_out = errno;
             ::close(fd);
             return std::nullopt;
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         out.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
@@ -72,7 +80,8 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     int fd = ::mkstemp(buf.data());
-    if (fd < 0) throw io_error("cannot create temporary file", path, errno);
+    if (fd < 0)
+        throw io_error("cannot create temporary file", path, errno);
     std::string tmp(buf.data());
     auto fail = [&](const char* what) {
         int err = errno;
@@ -80,17 +89,20 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
         ::unlink(tmp.c_str());
         throw io_error(what, path, err);
     };
-    if (::fchmod(fd, mode) != 0) fail("cannot set mode");
+    if (::fchmod(fd, mode) != 0)
+        fail("cannot set mode");
     std::size_t off = 0;
     while (off < content.size()) {
         ssize_t n = ::write(fd, content.data() + off, content.size() - off);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             fail("write failed");
         }
         off += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0) fail("fsync failed");
+    if (::fsync(fd) != 0)
+        fail("fsync failed");
     if (::close(fd) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
@@ -105,7 +117,8 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
 }
 
 void make_dirs(const std::string& dir, mode_t mode) {
-    if (dir.empty()) return;
+    if (dir.empty())
+        return;
     std::string partial;
     for (std::size_t i = 0; i <= dir.size(); ++i) {
         if (i == dir.size() || (dir[i] == '/' && i > 0)) {
@@ -132,13 +145,15 @@ void remove_all(const std::string& path) {
 std::string make_temp_dir(const std::string& prefix) {
     std::vector<char> buf(prefix.begin(), prefix.end());
     buf.push_back('\0');
-    if (!::mkdtemp(buf.data())) throw io_error("cannot create temporary directory", prefix, errno);
+    if (!::mkdtemp(buf.data()))
+        throw io_error("cannot create temporary directory", prefix, errno);
     return buf.data();
 }
 
 std::string temp_root() {
     const char* t = std::getenv("TMPDIR");
-    if (t && *t) return t;
+    if (t && *t)
+        return t;
     return "/tmp";
 }
 

@@ -13,7 +13,8 @@ enum class Mode {
 };
 
 // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and starts a watcher thread that
-// receives them. Call first thing in main(), before other threads start, so they inherit the mask.
+// receives them; ignores SIGPIPE (writes to a closed pipe fail with EPIPE instead). Call first
+// thing in main(), before other threads start, so they inherit the mask.
 void install(Mode mode = Mode::cooperative);
 
 // Returns true once SIGINT/SIGTERM/SIGHUP has arrived.
@@ -29,7 +30,7 @@ void request(int signal_number);
 
 // A registered hook; unregisters on destruction.
 class Hook {
-public:
+  public:
     Hook() = default;
     explicit Hook(long id) : m_id(id) {}
     Hook(Hook&& other) noexcept : m_id(other.m_id) { other.m_id = 0; }
@@ -38,12 +39,13 @@ public:
     Hook& operator=(const Hook&) = delete;
     ~Hook();
 
-private:
+  private:
     long m_id = 0;
 };
 
 // Runs fn on the watcher thread when a signal arrives (cancel a query, stop a child). fn must be
-// thread-safe and quick. Returns the registration; keep it alive as long as fn is valid.
+// thread-safe and quick. Returns the registration; keep it alive as long as fn is valid: its
+// destructor waits for a running fn to return.
 [[nodiscard]] Hook on_interrupt(std::function<void()> fn);
 
 }  // namespace rollsafe::interrupt

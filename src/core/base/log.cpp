@@ -21,22 +21,32 @@ std::shared_ptr<spdlog::logger> g_logger;
 
 spdlog::level::level_enum to_spdlog(Level l) {
     switch (l) {
-        case Level::trace: return spdlog::level::trace;
-        case Level::debug: return spdlog::level::debug;
-        case Level::info: return spdlog::level::info;
-        case Level::warn: return spdlog::level::warn;
-        case Level::error: return spdlog::level::err;
+        case Level::trace:
+            return spdlog::level::trace;
+        case Level::debug:
+            return spdlog::level::debug;
+        case Level::info:
+            return spdlog::level::info;
+        case Level::warn:
+            return spdlog::level::warn;
+        case Level::error:
+            return spdlog::level::err;
     }
     return spdlog::level::info;
 }
 
 const char* level_name(Level l) {
     switch (l) {
-        case Level::trace: return "trace";
-        case Level::debug: return "debug";
-        case Level::info: return "info";
-        case Level::warn: return "warn";
-        case Level::error: return "error";
+        case Level::trace:
+            return "trace";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warn:
+            return "warn";
+        case Level::error:
+            return "error";
     }
     return "info";
 }
@@ -50,7 +60,8 @@ std::string utc_now_iso() {
     gmtime_r(&t, &tm);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     return buf;
 }
 
@@ -76,9 +87,12 @@ void init(const Options& options) {
     g_logger = std::make_shared<spdlog::logger>("rollsafe", sink);
     g_logger->set_pattern("%^%v%$");
     Level min = Level::info;
-    if (options.verbosity < 0) min = Level::warn;
-    if (options.verbosity == 1) min = Level::debug;
-    if (options.verbosity >= 2) min = Level::trace;
+    if (options.verbosity < 0)
+        min = Level::warn;
+    if (options.verbosity == 1)
+        min = Level::debug;
+    if (options.verbosity >= 2)
+        min = Level::trace;
     g_logger->set_level(to_spdlog(min));
     g_logger->flush_on(spdlog::level::trace);
 }
@@ -91,7 +105,8 @@ bool enabled(Level level) {
 void write(Level level, std::string_view message, const Fields& fields) {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto& lg = logger();
-    if (!lg.should_log(to_spdlog(level))) return;
+    if (!lg.should_log(to_spdlog(level)))
+        return;
     std::string safe = redact(message);
     std::string line;
     if (g_options.format == Format::json) {
@@ -102,10 +117,13 @@ void write(Level level, std::string_view message, const Fields& fields) {
         }
         line += "}";
     } else {
-        if (level == Level::warn) line = "warning: ";
-        if (level == Level::error) line = "error: ";
+        if (level == Level::warn)
+            line = "warning: ";
+        if (level == Level::error)
+            line = "error: ";
         line += safe;
-        for (const auto& [k, v] : fields) line += " " + k + "=" + redact(v);
+        for (const auto& [k, v] : fields)
+            line += " " + k + "=" + redact(v);
     }
     lg.log(to_spdlog(level), "{}", line);
 }
@@ -115,11 +133,21 @@ std::string json_escape(std::string_view s) {
     out.reserve(s.size() + 8);
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];

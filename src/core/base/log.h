@@ -31,7 +31,8 @@ bool enabled(Level level);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
-    if (enabled(Level::debug)) write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
+    if (enabled(Level::debug))
+        write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 void info(fmt::format_string<Args...> f, Args&&... args) {

@@ -26,14 +26,17 @@ namespace {
 struct Pipe {
     int fd[2] = {-1, -1};
     Pipe() {
-        if (::pipe2(fd, O_CLOEXEC) != 0) throw Error(ExitCode::internal, "pipe failed");
+        if (::pipe2(fd, O_CLOEXEC) != 0)
+            throw Error(ExitCode::internal, "pipe failed");
     }
     ~Pipe() {
         for (int f : fd)
-            if (f >= 0) ::close(f);
+            if (f >= 0)
+                ::close(f);
     }
     void close_end(int i) {
-        if (fd[i] >= 0) ::close(fd[i]);
+        if (fd[i] >= 0)
+            ::close(fd[i]);
         fd[i] = -1;
     }
 };
@@ -43,14 +46,18 @@ std::vector<std::string> build_env(const ProcessSpec& spec) {
     for (char** e = environ; e && *e; ++e) {
         std::string kv(*e);
         auto eq = kv.find('=');
-        if (eq == std::string::npos) continue;
+        if (eq == std::string::npos)
+            continue;
         env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    for (const auto& k : spec.unset_env) env.erase(k);
-    for (const auto& [k, v] : spec.env) env[k] = v;
+    for (const auto& k : spec.unset_env)
+        env.erase(k);
+    for (const auto& [k, v] : spec.env)
+        env[k] = v;
     std::vector<std::string> out;
     out.reserve(env.size());
-    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    for (const auto& [k, v] : env)
+        out.push_back(k + "=" + v);
     return out;
 }
 
@@ -58,10 +65,14 @@ std::vector<std::string> build_env(const ProcessSpec& spec) {
 
 std::string ProcessResult::describe() const {
     std::string out;
-    if (timed_out) out = "timed out";
-    else if (interrupted) out = "interrupted";
-    else if (term_signal) out = "killed by signal " + std::to_string(term_signal);
-    else out = "exited with " + std::to_string(exit_code);
+    if (timed_out)
+        out = "timed out";
+    else if (interrupted)
+        out = "interrupted";
+    else if (term_signal)
+        out = "killed by signal " + std::to_string(term_signal);
+    else
+        out = "exited with " + std::to_string(exit_code);
     auto e = text::trim(err);
     if (!e.empty()) {
         auto nl = e.rfind('\n');
@@ -71,7 +82,8 @@ std::string ProcessResult::describe() const {
 }
 
 ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
-    if (spec.argv.empty()) throw Error(ExitCode::internal, "empty argv");
+    if (spec.argv.empty())
+        throw Error(ExitCode::internal, "empty argv");
     Pipe in, out, err;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -83,7 +95,8 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
         posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
     }
     posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
-    if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+    if (!spec.cwd.empty())
+        posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
 
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -105,11 +118,13 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
     posix_spawnattr_setflags(&attr, flags);
 
     std::vector<char*> argv;
-    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : spec.argv)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     auto env_strings = build_env(spec);
     std::vector<char*> envp;
-    for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : env_strings)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
     pid_t pid = 0;
@@ -117,19 +132,21 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
-        throw Error(ExitCode::internal,
-                    "cannot start " + spec.argv[0] + ": " + std::strerror(rc),
+        throw Error(ExitCode::internal, "cannot start " + spec.argv[0] + ": " + std::strerror(rc),
                     "is it installed and on PATH?");
     }
-    if (spec.on_start) spec.on_start(pid);
+    if (spec.on_start)
+        spec.on_start(pid);
     in.close_end(0);
     out.close_end(1);
     err.close_end(1);
 
     // Feed stdin (small inputs only) and close it so the child sees EOF.
     std::size_t in_off = 0;
-    if (spec.stdin_data.empty()) in.close_end(1);
-    else ::fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
+    if (spec.stdin_data.empty())
+        in.close_end(1);
+    else
+        ::fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
 
     ProcessResult result;
     using clock = std::chrono::steady_clock;
@@ -142,27 +159,38 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
     char buf[65536];
     while (out_open || err_open || in.fd[1] >= 0) {
         std::vector<pollfd> fds;
-        if (out_open) fds.push_back({out.fd[0], POLLIN, 0});
-        if (err_open) fds.push_back({err.fd[0], POLLIN, 0});
-        if (in.fd[1] >= 0) fds.push_back({in.fd[1], POLLOUT, 0});
+        if (out_open)
+            fds.push_back({out.fd[0], POLLIN, 0});
+        if (err_open)
+            fds.push_back({err.fd[0], POLLIN, 0});
+        if (in.fd[1] >= 0)
+            fds.push_back({in.fd[1], POLLOUT, 0});
         int n = ::poll(fds.data(), fds.size(), 200);
-        if (n < 0 && errno != EINTR) break;
+        if (n < 0 && errno != EINTR)
+            break;
         for (auto& p : fds) {
-            if (!p.revents) continue;
+            if (!p.revents)
+                continue;
             if (p.fd == in.fd[1]) {
                 ssize_t w = ::write(in.fd[1], spec.stdin_data.data() + in_off,
                                     spec.stdin_data.size() - in_off);
-                if (w > 0) in_off += static_cast<std::size_t>(w);
-                if (w < 0 && errno != EAGAIN) in.close_end(1);
-                if (in_off >= spec.stdin_data.size()) in.close_end(1);
+                if (w > 0)
+                    in_off += static_cast<std::size_t>(w);
+                if (w < 0 && errno != EAGAIN)
+                    in.close_end(1);
+                if (in_off >= spec.stdin_data.size())
+                    in.close_end(1);
                 continue;
             }
             ssize_t r = ::read(p.fd, buf, sizeof buf);
             if (r > 0) {
-                (p.fd == out.fd[0] ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
+                (p.fd == out.fd[0] ? result.out : result.err)
+                    .append(buf, static_cast<std::size_t>(r));
             } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-                if (p.fd == out.fd[0]) out_open = false;
-                else err_open = false;
+                if (p.fd == out.fd[0])
+                    out_open = false;
+                else
+                    err_open = false;
             }
         }
         auto now = clock::now();
@@ -185,8 +213,10 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+    if (WIFEXITED(status))
+        result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        result.term_signal = WTERMSIG(status);
     return result;
 }
 
@@ -197,13 +227,16 @@ ProcessRunner& default_process_runner() {
 
 std::optional<std::string> find_on_path(const std::string& name) {
     if (name.find('/') != std::string::npos) {
-        if (::access(name.c_str(), X_OK) == 0) return name;
+        if (::access(name.c_str(), X_OK) == 0)
+            return name;
         return std::nullopt;
     }
     const char* path = std::getenv("PATH");
-    if (!path) return std::nullopt;
+    if (!path)
+        return std::nullopt;
     for (const auto& dir : text::split(path, ':')) {
-        if (dir.empty()) continue;
+        if (dir.empty())
+            continue;
         std::string candidate = dir + "/" + name;
         struct stat st {};
         if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&

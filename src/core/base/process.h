@@ -20,11 +20,11 @@ struct ProcessSpec {
     std::string stdin_data;
     std::string stdout_path;  // when set, stdout goes to this file (created 0600), not captured
     Millis timeout{0};        // 0: none; on expiry the child gets SIGTERM, then SIGKILL
-    bool new_process_group = false;  // keep terminal signals (Ctrl-C) away from the child
-    bool kill_on_interrupt = true;   // SIGTERM the child when rollsafe is interrupted
-    std::function<void()> on_tick;   // called about every 200 ms while the child runs
+    bool new_process_group = false;       // keep terminal signals (Ctrl-C) away from the child
+    bool kill_on_interrupt = true;        // SIGTERM the child when rollsafe is interrupted
+    std::function<void()> on_tick;        // called about every 200 ms while the child runs
     std::function<void(pid_t)> on_start;  // called once the child runs (tests use the pid)
-    std::string cwd;                 // working directory of the child; empty: ours
+    std::string cwd;                      // working directory of the child; empty: ours
 };
 
 struct ProcessResult {
@@ -42,14 +42,14 @@ struct ProcessResult {
 
 // Runs child processes. The real one uses posix_spawn; tests substitute a fake.
 class ProcessRunner {
-public:
+  public:
     virtual ~ProcessRunner() = default;
     // Runs spec to completion; throws Error(INTERNAL) only when the child cannot be started.
     virtual ProcessResult run(const ProcessSpec& spec) = 0;
 };
 
 class PosixProcessRunner : public ProcessRunner {
-public:
+  public:
     ProcessResult run(const ProcessSpec& spec) override;
 };
 

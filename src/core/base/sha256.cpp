@@ -15,7 +15,9 @@ Sha256::Sha256() : m_ctx(EVP_MD_CTX_new()) {
     EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(m_ctx), EVP_sha256(), nullptr);
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(m_ctx)); }
+Sha256::~Sha256() {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(m_ctx));
+}
 
 void Sha256::update(const void* data, std::size_t size) {
     EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(m_ctx), data, size);
@@ -43,15 +45,18 @@ std::string sha256_hex(std::string_view data) {
 
 std::string sha256_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ExitCode::internal, path + ": cannot open: " + std::strerror(errno));
+    if (!in)
+        throw Error(ExitCode::internal, path + ": cannot open: " + std::strerror(errno));
     Sha256 h;
     std::vector<char> buf(1 << 20);
     while (in) {
         in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
         auto got = in.gcount();
-        if (got > 0) h.update(buf.data(), static_cast<std::size_t>(got));
+        if (got > 0)
+            h.update(buf.data(), static_cast<std::size_t>(got));
     }
-    if (in.bad()) throw Error(ExitCode::internal, path + ": read failed");
+    if (in.bad())
+        throw Error(ExitCode::internal, path + ": read failed");
     return h.finish();
 }
 

@@ -10,7 +10,7 @@ std::string sha256_hex(std::string_view data);
 
 // Incremental SHA-256 for large files.
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -19,7 +19,7 @@ public:
     // Returns the lower-case hex digest; the object must not be updated afterwards.
     std::string finish();
 
-private:
+  private:
     void* m_ctx;
 };
 

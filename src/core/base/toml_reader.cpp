@@ -30,12 +30,14 @@ void flatten(const toml::node& node, const std::string& key, std::vector<TomlVal
         }
         // Keep document order: toml++ tables are ordered by key, so sort children by position.
         std::vector<std::pair<std::string, const toml::node*>> kids;
-        for (auto&& [k, child] : *t) kids.emplace_back(std::string(k.str()), &child);
+        for (auto&& [k, child] : *t)
+            kids.emplace_back(std::string(k.str()), &child);
         std::stable_sort(kids.begin(), kids.end(), [](const auto& a, const auto& b) {
             auto sa = a.second->source().begin, sb = b.second->source().begin;
             return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
         });
-        for (auto& [k, child] : kids) flatten(*child, key.empty() ? k : key + "." + k, out);
+        for (auto& [k, child] : kids)
+            flatten(*child, key.empty() ? k : key + "." + k, out);
         return;
     }
     if (auto* a = node.as_array()) {
@@ -80,13 +82,20 @@ void flatten(const toml::node& node, const std::string& key, std::vector<TomlVal
 
 const char* toml_type_name(TomlValue::Type type) {
     switch (type) {
-        case TomlValue::Type::string: return "a string";
-        case TomlValue::Type::integer: return "an integer";
-        case TomlValue::Type::floating: return "a float";
-        case TomlValue::Type::boolean: return "a boolean";
-        case TomlValue::Type::datetime: return "a date-time";
-        case TomlValue::Type::array: return "an array";
-        case TomlValue::Type::table: return "a table";
+        case TomlValue::Type::string:
+            return "a string";
+        case TomlValue::Type::integer:
+            return "an integer";
+        case TomlValue::Type::floating:
+            return "a float";
+        case TomlValue::Type::boolean:
+            return "a boolean";
+        case TomlValue::Type::datetime:
+            return "a date-time";
+        case TomlValue::Type::array:
+            return "an array";
+        case TomlValue::Type::table:
+            return "a table";
     }
     return "a value";
 }

@@ -11,10 +11,10 @@ struct TomlValue {
     enum class Type { string, integer, floating, boolean, datetime, array, table };
     std::string key;
     Type type = Type::string;
-    std::string text;                 // string value, or the value printed as TOML
+    std::string text;  // string value, or the value printed as TOML
     std::int64_t integer = 0;
     bool boolean = false;
-    std::vector<std::string> items;   // array of strings (other arrays: items printed as TOML)
+    std::vector<std::string> items;  // array of strings (other arrays: items printed as TOML)
     int line = 0;
     int col = 0;
 };

@@ -8,12 +8,14 @@
 namespace rollsafe {
 
 std::optional<Version> Version::parse(const std::string& text) {
-    if (text.empty()) return std::nullopt;
+    if (text.empty())
+        return std::nullopt;
     Version v;
     v.m_text = text;
     std::string part;
     auto flush = [&]() -> bool {
-        if (part.empty()) return false;
+        if (part.empty())
+            return false;
         auto nz = part.find_first_not_of('0');
         v.m_parts.push_back(nz == std::string::npos ? "0" : part.substr(nz));
         part.clear();
@@ -23,12 +25,17 @@ std::optional<Version> Version::parse(const std::string& text) {
         if (std::isdigit(static_cast<unsigned char>(c))) {
             part += c;
         } else if (c == '.' || c == '_') {
-            if (!flush()) return std::nullopt;
+            if (!flush())
+                return std::nullopt;
         } else {
             return std::nullopt;
         }
     }
-    if (!flush()) return std::nullopt;
+    if (!flush())
+        return std::nullopt;
+    // Trailing zero parts do not change a version (Flyway: 1 == 1.0), so they are not in the key.
+    while (v.m_parts.size() > 1 && v.m_parts.back() == "0")
+        v.m_parts.pop_back();
     v.m_key = text::join(v.m_parts, ".");
     return v;
 }
@@ -39,16 +46,19 @@ int Version::compare(const Version& a, const Version& b) {
         const std::string zero = "0";
         const auto& x = i < a.m_parts.size() ? a.m_parts[i] : zero;
         const auto& y = i < b.m_parts.size() ? b.m_parts[i] : zero;
-        if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
+        if (x.size() != y.size())
+            return x.size() < y.size() ? -1 : 1;
         int c = x.compare(y);
-        if (c != 0) return c < 0 ? -1 : 1;
+        if (c != 0)
+            return c < 0 ? -1 : 1;
     }
     return 0;
 }
 
 const Directive* Script::directive(const std::string& key) const {
     for (const auto& d : directives)
-        if (d.key == key) return &d;
+        if (d.key == key)
+            return &d;
     return nullptr;
 }
 
@@ -70,7 +80,8 @@ Script make_script(const std::string& path, std::string text, int first_line,
         problems.push_back({path, e.line + first_line - 1, e.col, e.message,
                             "PostgreSQL's parser rejected this statement; fix the SQL"});
     }
-    for (auto& st : parsed.statements) st.line += first_line - 1;
+    for (auto& st : parsed.statements)
+        st.line += first_line - 1;
     s.statements = std::move(parsed.statements);
     s.text = std::move(text);
     return s;

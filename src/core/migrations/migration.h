@@ -10,16 +10,17 @@
 
 namespace rollsafe {
 
-// A migration version: digits, or dotted digits for Flyway ("1.2"). Compared numerically, so
-// "0002" == "2" and a 20-digit timestamp needs no integer type.
+// A migration version: digits, or dotted digits for Flyway ("1.2"; "1_2" is read the same way).
+// Compared numerically part by part, so "0002" == "2", "1.0" == "1", "1.10" > "1.9", and a
+// 20-digit timestamp needs no integer type.
 class Version {
-public:
+  public:
     Version() = default;
     // Parses "0042", "20240101120000" or "1.2.3"; nullopt when it is not a version.
     static std::optional<Version> parse(const std::string& text);
 
     const std::string& text() const { return m_text; }  // as written in the file name
-    const std::string& key() const { return m_key; }    // normalised: "42", "1.2.3"
+    const std::string& key() const { return m_key; }    // normalised: "42", "1.2.3", "1" for "1.0"
 
     friend bool operator<(const Version& a, const Version& b) { return compare(a, b) < 0; }
     friend bool operator==(const Version& a, const Version& b) { return a.m_key == b.m_key; }
@@ -28,7 +29,7 @@ public:
     friend bool operator>(const Version& a, const Version& b) { return compare(a, b) > 0; }
     static int compare(const Version& a, const Version& b);
 
-private:
+  private:
     std::string m_text;
     std::string m_key;
     std::vector<std::string> m_parts;  // digit strings without leading zeros
@@ -36,11 +37,11 @@ private:
 
 // One script (up or down) of a migration.
 struct Script {
-    std::string path;          // the file, for messages
-    std::string text;          // the script (for dbmate: its section of the file)
-    int first_line = 1;        // line of the file where `text` begins
-    std::string sha256;        // of text
-    std::string drift_sha256;  // of sql::normalized_for_drift(text)
+    std::string path;                        // the file, for messages
+    std::string text;                        // the script (for dbmate: its section of the file)
+    int first_line = 1;                      // line of the file where `text` begins
+    std::string sha256;                      // of text
+    std::string drift_sha256;                // of sql::normalized_for_drift(text)
     std::vector<sql::Statement> statements;  // lines and columns are lines of the file
     std::vector<Directive> directives;
 

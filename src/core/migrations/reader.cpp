@@ -26,14 +26,17 @@ struct FileName {
 };
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+    });
 }
 
 FileName classify(const std::string& dir, const std::string& file) {
     FileName f;
     f.file = file;
     f.path = dir + "/" + file;
-    if (!text::ends_with(file, ".sql")) return f;
+    if (!text::ends_with(file, ".sql"))
+        return f;
     std::string stem = file.substr(0, file.size() - 4);
     // Flyway: V1__name.sql, U1__name.sql, V1.2__name.sql
     if ((stem[0] == 'V' || stem[0] == 'U') && stem.find("__") != std::string::npos) {
@@ -47,7 +50,8 @@ FileName classify(const std::string& dir, const std::string& file) {
         }
     }
     auto us = stem.find('_');
-    if (us == std::string::npos || !all_digits(stem.substr(0, us))) return f;
+    if (us == std::string::npos || !all_digits(stem.substr(0, us)))
+        return f;
     f.version = Version::parse(stem.substr(0, us));
     std::string rest = stem.substr(us + 1);
     if (text::ends_with(rest, ".up")) {
@@ -60,32 +64,42 @@ FileName classify(const std::string& dir, const std::string& file) {
         f.kind = Kind::dbmate;
         f.name = rest;
     }
-    if (f.name.empty()) f.kind = Kind::unknown;
+    if (f.name.empty())
+        f.kind = Kind::unknown;
     return f;
 }
 
 std::string layout_of(Kind k) {
     switch (k) {
         case Kind::native_up:
-        case Kind::native_down: return "native";
+        case Kind::native_down:
+            return "native";
         case Kind::flyway_up:
-        case Kind::flyway_undo: return "flyway";
-        case Kind::dbmate: return "dbmate";
-        case Kind::unknown: return "";
+        case Kind::flyway_undo:
+            return "flyway";
+        case Kind::dbmate:
+            return "dbmate";
+        case Kind::unknown:
+            return "";
     }
     return "";
 }
 
 // Reads a script file, checking that it is valid UTF-8; strips a UTF-8 byte-order mark.
-std::optional<std::string> read_script_file(const std::string& path, std::vector<Diagnostic>& problems) {
+std::optional<std::string> read_script_file(const std::string& path,
+                                            std::vector<Diagnostic>& problems) {
     int err = 0;
     auto content = fs::read_file(path, &err);
     if (!content) {
-        problems.push_back({path, 0, 0, std::string("cannot read: ") + std::strerror(err),
-                            err == EACCES ? "check the file's permissions" : ""});
+        std::string hint = err == EACCES   ? "check the file's permissions"
+                           : err == EISDIR ? "a folder has a migration's name; rename or remove it"
+                           : err == ELOOP  ? "a symbolic link loop; point the link at a real file"
+                                           : "";
+        problems.push_back({path, 1, 1, std::string("cannot read: ") + std::strerror(err), hint});
         return std::nullopt;
     }
-    if (text::starts_with(*content, "\xEF\xBB\xBF")) content->erase(0, 3);
+    if (text::starts_with(*content, "\xEF\xBB\xBF"))
+        content->erase(0, 3);
     auto bad = text::find_invalid_utf8(*content);
     if (bad != std::string::npos) {
         auto lc = text::line_col_at(*content, bad);
@@ -95,7 +109,8 @@ std::optional<std::string> read_script_file(const std::string& path, std::vector
     }
     if (content->find('\0') != std::string::npos) {
         auto lc = text::line_col_at(*content, content->find('\0'));
-        problems.push_back({path, lc.line, lc.col, "contains a NUL byte", "this looks like a binary file"});
+        problems.push_back(
+            {path, lc.line, lc.col, "contains a NUL byte", "this looks like a binary file"});
         return std::nullopt;
     }
     return content;
@@ -125,9 +140,11 @@ DbmateSections split_dbmate(const std::string& content) {
             (is_up ? s.up_no_transaction : s.down_no_transaction) = notx;
         } else if (current) {
             (*current)->first += raw;
-            if (nl != std::string::npos) (*current)->first += '\n';
+            if (nl != std::string::npos)
+                (*current)->first += '\n';
         }
-        if (nl == std::string::npos) break;
+        if (nl == std::string::npos)
+            break;
         pos = nl + 1;
         ++line;
     }
@@ -149,7 +166,8 @@ Script script_with_notx(Script s, bool no_transaction) {
 
 const Migration* MigrationSet::find(const Version& v) const {
     for (const auto& m : migrations)
-        if (m.version == v) return &m;
+        if (m.version == v)
+            return &m;
     return nullptr;
 }
 
@@ -172,12 +190,14 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
     set.dir = dir;
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) {
-        problems.push_back({dir, 0, 0, std::string("migrations folder cannot be read: ") + std::strerror(errno),
-                            "create it with `rollsafe init`, or point --migrations at it"});
+        problems.push_back(
+            {dir, 0, 0, std::string("migrations folder cannot be read: ") + std::strerror(errno),
+             "create it with `rollsafe init`, or point --migrations at it"});
         return set;
     }
     if (!S_ISDIR(st.st_mode)) {
-        problems.push_back({dir, 0, 0, "migrations path is not a folder", "point --migrations at a folder"});
+        problems.push_back(
+            {dir, 0, 0, "migrations path is not a folder", "point --migrations at a folder"});
         return set;
     }
     DIR* d = ::opendir(dir.c_str());
@@ -188,22 +208,27 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
     std::vector<FileName> files;
     while (auto* e = ::readdir(d)) {
         std::string name = e->d_name;
-        if (name == "." || name == ".." || name[0] == '.') continue;
-        if (!text::ends_with(name, ".sql")) continue;
+        if (name == "." || name == ".." || name[0] == '.')
+            continue;
+        if (!text::ends_with(name, ".sql"))
+            continue;
         files.push_back(classify(dir, name));
     }
     ::closedir(d);
-    std::sort(files.begin(), files.end(), [](const FileName& a, const FileName& b) { return a.file < b.file; });
+    std::sort(files.begin(), files.end(),
+              [](const FileName& a, const FileName& b) { return a.file < b.file; });
 
     // Decide the layout.
     std::string chosen = layout;
     if (chosen == "auto") {
         std::map<std::string, int> counts;
         for (const auto& f : files)
-            if (f.kind != Kind::unknown) counts[layout_of(f.kind)]++;
+            if (f.kind != Kind::unknown)
+                counts[layout_of(f.kind)]++;
         if (counts.size() > 1) {
             std::vector<std::string> kinds;
-            for (auto& [k, n] : counts) kinds.push_back(k + " (" + std::to_string(n) + " files)");
+            for (auto& [k, n] : counts)
+                kinds.push_back(k + " (" + std::to_string(n) + " files)");
             problems.push_back({dir, 0, 0, "mixed file layouts: " + text::join(kinds, ", "),
                                 "keep one layout per folder, or set migrations.layout"});
             return set;
@@ -219,10 +244,11 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
     std::map<std::string, Version> versions;
     for (const auto& f : files) {
         if (f.kind == Kind::unknown || layout_of(f.kind) != chosen) {
-            std::string expected = chosen == "native"   ? "<version>_<name>.up.sql / .down.sql"
-                                   : chosen == "flyway" ? "V<version>__<name>.sql / U<version>__<name>.sql"
-                                                        : "<version>_<name>.sql";
-            problems.push_back({f.path, 0, 0, "file name does not follow the " + chosen + " layout",
+            std::string expected = chosen == "native" ? "<version>_<name>.up.sql / .down.sql"
+                                   : chosen == "flyway"
+                                       ? "V<version>__<name>.sql / U<version>__<name>.sql"
+                                       : "<version>_<name>.sql";
+            problems.push_back({f.path, 1, 1, "file name does not follow the " + chosen + " layout",
                                 "expected " + expected});
             continue;
         }
@@ -231,7 +257,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         bool is_down = f.kind == Kind::native_down || f.kind == Kind::flyway_undo;
         auto& target = is_down ? slot.down : slot.up;
         if (target) {
-            problems.push_back({f.path, 0, 0,
+            problems.push_back({f.path, 1, 1,
                                 "duplicate version " + f.version->text() + ": also " + target->path,
                                 "every migration needs its own version; rename one of them"});
             continue;
@@ -241,30 +267,36 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
 
     for (auto& [key, pair] : by_version) {
         if (!pair.up && pair.down) {
-            problems.push_back({pair.down->path, 0, 0, "down script without an up script",
+            problems.push_back({pair.down->path, 1, 1, "down script without an up script",
                                 "add the up script or remove this file"});
             continue;
         }
-        if (!pair.up) continue;
+        if (!pair.up)
+            continue;
         const auto& f = *pair.up;
         if (pair.down && pair.down->name != f.name) {
-            problems.push_back({pair.down->path, 0, 0,
-                                "down script name \"" + pair.down->name + "\" differs from its up \"" + f.name + "\"",
+            problems.push_back({pair.down->path, 1, 1,
+                                "down script name \"" + pair.down->name +
+                                    "\" differs from its up \"" + f.name + "\"",
                                 "name both files alike"});
         }
+        const auto problems_before = problems.size();
         auto content = read_script_file(f.path, problems);
-        if (!content) continue;
+        if (!content)
+            continue;
         Migration m;
         m.version = *f.version;
         m.name = f.name;
         if (chosen == "dbmate") {
             auto sections = split_dbmate(*content);
             if (!sections.up) {
-                problems.push_back({f.path, 1, 1, "no \"-- migrate:up\" section", "dbmate files start with -- migrate:up"});
+                problems.push_back({f.path, 1, 1, "no \"-- migrate:up\" section",
+                                    "dbmate files start with -- migrate:up"});
                 continue;
             }
-            m.up = script_with_notx(make_script(f.path, sections.up->first, sections.up->second, problems),
-                                    sections.up_no_transaction);
+            m.up = script_with_notx(
+                make_script(f.path, sections.up->first, sections.up->second, problems),
+                sections.up_no_transaction);
             if (sections.down) {
                 m.down = script_with_notx(
                     make_script(f.path, sections.down->first, sections.down->second, problems),
@@ -277,19 +309,26 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                     m.down = make_script(pair.down->path, *down, 1, problems);
             }
         }
-        if (m.up.statements.empty() && m.up.text.find_first_not_of(" \t\r\n") == std::string::npos) {
-            problems.push_back({f.path, 1, 1, "the up script is empty", "write the migration, or delete the file"});
+        // An up script of only comments is a scaffold nobody filled in (a parse error, already
+        // reported, also leaves no statements).
+        if (m.up.statements.empty() && problems_before == problems.size()) {
+            problems.push_back({f.path, m.up.first_line, 1, "the up script has no SQL statements",
+                                "write the migration, or delete the file"});
         }
         if (!m.down && !m.irreversible() && !(pair.down && !m.down)) {
-            problems.push_back({f.path, 0, 0, "up script without a down script",
-                                "add " + std::string(chosen == "native"   ? f.version->text() + "_" + f.name + ".down.sql"
-                                                     : chosen == "flyway" ? "U" + f.version->text() + "__" + f.name + ".sql"
-                                                                          : "a -- migrate:down section") +
-                                    ", or mark it -- rollsafe:irreversible reason=\"...\""});
+            problems.push_back(
+                {f.path, 1, 1, "up script without a down script",
+                 "add " +
+                     std::string(chosen == "native" ? f.version->text() + "_" + f.name + ".down.sql"
+                                 : chosen == "flyway"
+                                     ? "U" + f.version->text() + "__" + f.name + ".sql"
+                                     : "a -- migrate:down section") +
+                     ", or mark it -- rollsafe:irreversible reason=\"...\""});
         }
         if (m.down && m.down->statements.empty()) {
-            set.warnings.push_back({m.down->path, m.down->first_line, 1,
-                                    "down script of " + m.id() + " has no statements (undo does nothing)", ""});
+            set.warnings.push_back(
+                {m.down->path, m.down->first_line, 1,
+                 "down script of " + m.id() + " has no statements (undo does nothing)", ""});
         }
         set.migrations.push_back(std::move(m));
     }

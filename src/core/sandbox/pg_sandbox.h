@@ -13,8 +13,8 @@
 namespace rollsafe {
 
 struct SandboxOptions {
-    bool tcp = false;        // also listen on 127.0.0.1 (Unix socket only by default)
-    std::string bindir;      // PostgreSQL server binaries; empty: discover
+    bool tcp = false;    // also listen on 127.0.0.1 (Unix socket only by default)
+    std::string bindir;  // PostgreSQL server binaries; empty: discover
     std::vector<std::pair<std::string, std::string>> settings;  // extra postgresql.conf lines
     std::string superuser = "postgres";
 };
@@ -29,7 +29,7 @@ std::string find_pg_server_bindir(const std::string& preferred = {});
 // killed owner are swept by the next sandbox that starts. As root, the server runs as the
 // unprivileged `postgres` user (initdb refuses root).
 class PgSandbox {
-public:
+  public:
     // Starts the cluster; throws Error(INTERNAL) with the server log's tail when it cannot.
     explicit PgSandbox(SandboxOptions options = {});
     ~PgSandbox();
@@ -42,7 +42,8 @@ public:
     std::string url(const std::string& dbname = "postgres") const;
 
     // Creates a database (from template0 unless another template is named).
-    void create_database(const std::string& name, const std::string& template_db = "template0") const;
+    void create_database(const std::string& name,
+                         const std::string& template_db = "template0") const;
     void drop_database(const std::string& name) const;
 
     // Stops the server and removes the folder; idempotent and thread-safe.
@@ -54,13 +55,21 @@ public:
     int port() const { return m_port; }
     const std::string& run_as() const { return m_run_as; }  // "" when the server runs as us
     Millis startup_time() const { return m_startup; }
-    // Runs a server program from bindir as the server's user (e.g. psql, pg_dump).
+    // Runs a program from bindir (psql, pg_dump, ...) as this process's user, and returns its
+    // result; connect it with conninfo() (trust authentication, so no password is involved).
     ProcessResult run_tool(const std::string& tool, std::vector<std::string> args) const;
 
-    // Stops and removes clusters whose owning process is gone; returns how many were swept.
+    // Stops and removes the clusters in the temp folder whose owning process is gone (killed
+    // with SIGKILL, say); returns how many were swept. Every new sandbox calls it first.
     static int sweep_orphans();
 
-private:
+  private:
+    // Writes the owner file, runs initdb and pg_ctl start; throws Error(INTERNAL) on failure.
+    void start();
+    // Stops the server of a data folder if its postmaster.pid exists: pg_ctl stop -m immediate,
+    // then SIGKILL of the postmaster when pg_ctl fails.
+    static void stop_server(const std::string& bindir, const std::string& data,
+                            const std::string& run_as);
     std::vector<std::string> as_server_user(std::vector<std::string> argv) const;
 
     SandboxOptions m_options;

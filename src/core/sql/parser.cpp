@@ -1,6 +1,8 @@
 #include "core/sql/parser.h"
 
 #include <pg_query.h>
+
+#include <algorithm>
 #include <cctype>
 
 #include "core/base/text.h"
@@ -14,7 +16,8 @@ std::size_t skip_space_and_comments(const std::string& text, std::size_t i) {
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
             ++i;
         } else if (c == '-' && i + 1 < n && text[i + 1] == '-') {
-            while (i < n && text[i] != '\n') ++i;
+            while (i < n && text[i] != '\n')
+                ++i;
         } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
             int depth = 0;
             while (i < n) {
@@ -24,7 +27,8 @@ std::size_t skip_space_and_comments(const std::string& text, std::size_t i) {
                 } else if (text[i] == '*' && i + 1 < n && text[i + 1] == '/') {
                     --depth;
                     i += 2;
-                    if (depth == 0) break;
+                    if (depth == 0)
+                        break;
                 } else {
                     ++i;
                 }
@@ -36,15 +40,86 @@ std::size_t skip_space_and_comments(const std::string& text, std::size_t i) {
     return i;
 }
 
+namespace {
+
+const char kBom[] = "\xEF\xBB\xBF";
+
+bool has_bom(const std::string& text) {
+    return text.compare(0, 3, kBom) == 0;
+}
+
+// Skips a quoted token that starts at i ('...', E'...', "..." or $tag$...$tag$); returns the
+// offset just past it, or i when no quoted token starts there.
+std::size_t skip_quoted(const std::string& text, std::size_t i) {
+    const auto n = text.size();
+    char c = text[i];
+    if (c == '\'' || c == '"') {
+        bool backslash = c == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e');
+        std::size_t j = i + 1;
+        while (j < n) {
+            if (backslash && text[j] == '\\') {
+                j += 2;
+                continue;
+            }
+            if (text[j] == c) {
+                if (j + 1 < n && text[j + 1] == c) {
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            ++j;
+        }
+        return std::min(n, j + 1);
+    }
+    if (c == '$') {
+        std::size_t j = i + 1;
+        while (j < n && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_'))
+            ++j;
+        bool is_quote = j < n && text[j] == '$' &&
+                        !(j > i + 1 && std::isdigit(static_cast<unsigned char>(text[i + 1])));
+        if (!is_quote)
+            return i;
+        std::string tag = text.substr(i, j - i + 1);
+        auto close = text.find(tag, j + 1);
+        return close == std::string::npos ? n : close + tag.size();
+    }
+    return i;
+}
+
+// Returns the offset just past the last token in text[from, to), ignoring comments and
+// whitespace; `from` when there is no token.
+std::size_t end_of_last_token(const std::string& text, std::size_t from, std::size_t to) {
+    std::size_t i = from;
+    std::size_t last = from;
+    while (i < to) {
+        std::size_t next = skip_space_and_comments(text, i);
+        if (next >= to)
+            break;
+        i = next;
+        std::size_t q = skip_quoted(text, i);
+        i = q > i ? q : i + 1;
+        last = std::min(i, to);
+    }
+    return last;
+}
+
+}  // namespace
+
 ParsedScript parse_script(const std::string& text) {
     ParsedScript out;
-    PgQueryParseResult r = pg_query_parse(text.c_str());
+    // A UTF-8 byte-order mark is not SQL: parse what follows it, keep offsets in `text`, and
+    // count columns as an editor shows them (without the mark).
+    const std::size_t base = has_bom(text) ? 3 : 0;
+    const std::string body = text.substr(base);
+    PgQueryParseResult r = pg_query_parse(body.c_str());
     if (r.error) {
         ParseError e;
         e.message = r.error->message ? r.error->message : "syntax error";
         int pos = r.error->cursorpos;  // 1-based, in characters; 0 when unknown
-        e.offset = pos > 0 ? text::byte_offset_of_char(text, static_cast<std::size_t>(pos - 1)) : 0;
-        auto lc = text::line_col_at(text, e.offset);
+        auto off = pos > 0 ? text::byte_offset_of_char(body, static_cast<std::size_t>(pos - 1)) : 0;
+        auto lc = text::line_col_at(body, off);
+        e.offset = base + off;
         e.line = lc.line;
         e.col = lc.col;
         out.error = e;
@@ -54,26 +129,25 @@ ParsedScript parse_script(const std::string& text) {
     auto tree = nlohmann::json::parse(r.parse_tree);
     pg_query_free_parse_result(r);
     auto& stmts = tree["stmts"];
-    if (!stmts.is_array()) return out;
+    if (!stmts.is_array())
+        return out;
     for (auto& s : stmts) {
         std::size_t loc = s.value("stmt_location", 0);
         std::size_t len = s.value("stmt_len", 0);
-        std::size_t end = len == 0 ? text.size() : std::min(text.size(), loc + len);
-        std::size_t start = skip_space_and_comments(text, loc);
-        if (start > end) start = end;
+        std::size_t end = len == 0 ? body.size() : std::min(body.size(), loc + len);
+        std::size_t start = std::min(skip_space_and_comments(body, loc), end);
+        // The statement ends with its last token: no ';', no trailing comments or blanks.
+        end = std::max(start, end_of_last_token(body, start, end));
         Statement st;
-        st.offset = start;
-        st.text = text.substr(start, end - start);
-        while (!st.text.empty() && (st.text.back() == ';' || st.text.back() == ' ' ||
-                                    st.text.back() == '\n' || st.text.back() == '\r' ||
-                                    st.text.back() == '\t'))
-            st.text.pop_back();
-        auto lc = text::line_col_at(text, start);
+        st.offset = base + start;
+        st.text = body.substr(start, end - start);
+        auto lc = text::line_col_at(body, start);
         st.line = lc.line;
         st.col = lc.col;
         if (s.contains("stmt")) {
             st.node = std::move(s["stmt"]);
-            if (st.node.is_object() && !st.node.empty()) st.kind = st.node.begin().key();
+            if (st.node.is_object() && !st.node.empty())
+                st.kind = st.node.begin().key();
         }
         out.statements.push_back(std::move(st));
     }
@@ -83,7 +157,8 @@ ParsedScript parse_script(const std::string& text) {
 std::string fingerprint(const std::string& statement) {
     PgQueryFingerprintResult r = pg_query_fingerprint(statement.c_str());
     std::string out;
-    if (!r.error && r.fingerprint_str) out = r.fingerprint_str;
+    if (!r.error && r.fingerprint_str)
+        out = r.fingerprint_str;
     pg_query_free_fingerprint_result(r);
     return out;
 }
@@ -102,76 +177,61 @@ std::string normalized_for_drift(const std::string& text) {
     out.reserve(text.size());
     const auto n = text.size();
     bool pending_space = false;
+    bool line_blank = true;  // only whitespace so far on this line
     auto emit = [&](std::string_view piece) {
-        if (piece.empty()) return;
+        if (piece.empty())
+            return;
         if (pending_space && !out.empty() && is_word(out.back()) && is_word(piece.front()))
             out += ' ';
         pending_space = false;
+        line_blank = false;
         out.append(piece);
     };
-    std::size_t i = 0;
+    std::size_t i = has_bom(text) ? 3 : 0;
     while (i < n) {
         char c = text[i];
         if (std::isspace(static_cast<unsigned char>(c))) {
             pending_space = true;
+            if (c == '\n')
+                line_blank = true;
             ++i;
         } else if (c == '-' && i + 1 < n && text[i + 1] == '-') {
             std::size_t e = text.find('\n', i);
-            if (e == std::string::npos) e = n;
-            auto body = text::trim(std::string_view(text).substr(i, e - i));
-            if (text::starts_with(body, "-- rollsafe:")) {
-                pending_space = true;
-                emit(body);
+            if (e == std::string::npos)
+                e = n;
+            // A directive line carries meaning: keep it, in one canonical spelling, on its own
+            // line.
+            auto body = text::trim(std::string_view(text).substr(i + 2, e - i - 2));
+            if (line_blank && text::starts_with(body, "rollsafe:")) {
+                if (!out.empty() && out.back() != '\n')
+                    out += '\n';
+                out += "-- ";
+                out.append(body);
                 out += '\n';
+                pending_space = false;
+            } else {
+                pending_space = true;
             }
-            pending_space = true;
             i = e;
         } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
             std::size_t e = skip_space_and_comments(text, i);
             i = e > i ? e : i + 2;
             pending_space = true;
-        } else if (c == '\'' || c == '"') {
-            // Quoted literal or identifier: copied verbatim ('' and "" are escapes; E'' strings
-            // may also use backslashes).
-            bool backslash = c == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e');
-            std::size_t j = i + 1;
-            while (j < n) {
-                if (backslash && text[j] == '\\') {
-                    j += 2;
-                    continue;
-                }
-                if (text[j] == c) {
-                    if (j + 1 < n && text[j + 1] == c) {
-                        j += 2;
-                        continue;
-                    }
-                    break;
-                }
-                ++j;
+        } else if (c == '\'' || c == '"' || c == '$') {
+            // Quoted literals, identifiers and dollar-quoted bodies are copied verbatim.
+            std::size_t e = skip_quoted(text, i);
+            if (e == i) {  // "$1" and the like
+                e = i + 1;
+                while (e < n && std::isdigit(static_cast<unsigned char>(text[e])))
+                    ++e;
             }
-            j = std::min(n, j + 1);
-            emit(std::string_view(text).substr(i, j - i));
-            i = j;
-        } else if (c == '$') {
-            // Dollar quote $tag$ ... $tag$ (tag may be empty); otherwise a parameter like $1.
-            std::size_t j = i + 1;
-            while (j < n && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
-            bool is_quote = j < n && text[j] == '$' &&
-                            !(j > i + 1 && std::isdigit(static_cast<unsigned char>(text[i + 1])));
-            if (!is_quote) {
-                emit(std::string_view(text).substr(i, j - i));
-                i = j;
-                continue;
-            }
-            std::string tag = text.substr(i, j - i + 1);
-            std::size_t close = text.find(tag, j + 1);
-            std::size_t e = close == std::string::npos ? n : close + tag.size();
             emit(std::string_view(text).substr(i, e - i));
             i = e;
         } else {
             std::size_t j = i + 1;
             if (is_word(c)) {
-                while (j < n && is_word(text[j])) ++j;
+                while (j < n && is_word(text[j]))
+                    ++j;
             }
             emit(std::string_view(text).substr(i, j - i));
             i = j;
