@@ -131,6 +131,16 @@ public:
             bool loss = std::find(f.breaks.begin(), f.breaks.end(), "loss") != f.breaks.end();
             f.classes = loss ? std::vector<std::string>{"data-loss-on-down"} : std::vector<std::string>{};
             if (rule && rule->category != "transaction" && f.severity == Severity::error) f.severity = Severity::warning;
+            if (loss) {
+                f.breaks = {"loss"};
+                f.why = "Rolling back runs this down script after green has written data: dropping what the up "
+                        "added (or emptying a table) destroys the rows and values green wrote, and a later up "
+                        "cannot bring them back.";
+                f.fix = "Prefer a lossless down (leave the column or table in place; the old app ignores it) and "
+                        "drop it in a later contract migration. If the loss is accepted, rely on the snapshot "
+                        "rollsafe takes before `down`, and say so: -- rollsafe:allow=" +
+                        f.rule_id + " reason=\"...\".";
+            }
         }
         f.source_line = std::string(m_lines.line_text(f.line));
         if (const Allow* a = covering_allow(h.rule, h.statement)) {
