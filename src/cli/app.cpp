@@ -235,6 +235,24 @@ int run(int argc, char** argv) {
     lock->add_option("--reason", lock_args.reason, "why (required for break)");
     on_run([&](Context& c) { return run_lock(c, lock_args); });
 
+    // --- check
+    CheckArgs check_args;
+    auto* chk = add("check", "blue/green and lock-safety rules on the migrations' parse trees; no database needed",
+                    "  rollsafe check\n  rollsafe check --blue v2.3.1 --green v2.4.0 --format sarif > rollsafe.sarif\n"
+                    "  rollsafe check migrations/0042_drop_phone.up.sql --pg-version 11\n"
+                    "  rollsafe check --list-rules\n");
+    chk->add_option("files", check_args.files, "loose .sql files (x.down.sql beside x.sql is its down); default: the migrations folder");
+    chk->add_option("--format,-f", check_args.format, "text, json, sarif, junit, github or markdown (default: --output)")
+        ->check(CLI::IsMember({"text", "json", "sarif", "junit", "github", "markdown"}));
+    chk->add_option("--pg-version", check_args.pg_version, "target PostgreSQL major version (default: check.pg_version, else 15)")
+        ->check(CLI::Range(9, 99));
+    chk->add_option("--blue", check_args.blue, "release running now (releases.toml): check the migrations after it");
+    chk->add_option("--green", check_args.green, "release being deployed (releases.toml): check up to its last migration");
+    chk->add_option("--releases", check_args.releases, "releases file (default: ./releases.toml, else beside the migrations folder)");
+    chk->add_option("--disable", check_args.disable, "skip a rule (repeatable)");
+    chk->add_flag("--list-rules", check_args.list_rules, "print the rule catalogue and exit");
+    on_run([&](Context& c) { return run_check(c, check_args); });
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "core/migrations/migration.h"
 
 namespace rollsafe::cli {
 
@@ -105,5 +106,23 @@ struct LockArgs {
     std::string reason;
 };
 int run_lock(Context& ctx, const LockArgs& args);
+
+struct CheckArgs {
+    std::vector<std::string> files;    // loose .sql files or folders; empty: the migrations folder
+    std::string format;                // text | json | sarif | junit | github | markdown; empty: --output
+    int pg_version = 0;                // 0: check.pg_version from the configuration, else 15
+    std::string blue, green;           // release names from releases.toml
+    std::string releases;              // releases.toml path; empty: looked up
+    std::vector<std::string> disable;  // rule ids to skip
+    bool list_rules = false;
+};
+int run_check(Context& ctx, const CheckArgs& args);
+
+// Checks `selected` (with `applied` read only for the schema) and prints the report in the
+// chosen format; returns 0, 2 (unparsable input or `problems`) or 5 (blocking findings). The
+// "pending against this database" mode calls this with the pending migrations.
+int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<const Migration*>& selected,
+                     const std::vector<const Migration*>& applied, bool release_scope,
+                     const std::vector<Diagnostic>& problems);
 
 }  // namespace rollsafe::cli
