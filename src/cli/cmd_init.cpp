@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include "cli/commands.h"
 #include "core/base/error.h"
 #include "core/base/fs.h"
@@ -10,6 +8,9 @@ int run_init(Context& ctx, const InitArgs& args) {
     const std::string path = ctx.globals.config_path;
     if (fs::exists(path) && !args.force)
         throw usage_error(path + " already exists", "use --force to overwrite it");
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0)
+        fs::make_dirs(path.substr(0, slash), 0755);
     fs::write_file_atomic(path, default_config_toml(), 0644);
     fs::make_dirs(ctx.config.migrations_dir, 0755);
     const std::string releases = "releases.toml";

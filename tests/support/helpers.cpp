@@ -149,9 +149,9 @@ std::string read(const std::string& path) {
 }
 
 CliProcess::CliProcess(const std::vector<std::string>& args, const CliOptions& options,
-                       const std::vector<std::string>& argv_prefix) {
+                       const std::vector<std::string>& argv_prefix, const std::string& binary) {
     std::vector<std::string> argv = argv_prefix;
-    argv.push_back(ROLLSAFE_BINARY);
+    argv.push_back(binary);
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : cli_environment(options))

@@ -68,17 +68,20 @@ CliResult run_cli(const std::vector<std::string>& args, const CliOptions& option
 
 // The built rollsafe binary running in the background, for tests that signal it or watch its
 // output while it runs. The environment is cleaned as in run_cli; `argv_prefix` (e.g.
-// {"runuser", "-u", "postgres", "--"}) goes before the binary. Killed (SIGKILL) and reaped on
-// destruction if still running.
+// {"runuser", "-u", "postgres", "--"}) goes before the binary, and `binary` replaces the built
+// one (a copy elsewhere, say). Killed (SIGKILL) and reaped on destruction if still running.
 class CliProcess {
   public:
     explicit CliProcess(const std::vector<std::string>& args, const CliOptions& options = {},
-                        const std::vector<std::string>& argv_prefix = {});
+                        const std::vector<std::string>& argv_prefix = {},
+                        const std::string& binary = ROLLSAFE_BINARY);
     ~CliProcess();
     CliProcess(const CliProcess&) = delete;
     CliProcess& operator=(const CliProcess&) = delete;
 
     pid_t pid() const { return m_pid; }
+    // Returns what the process wrote to stdout so far (see wait_for_stdout).
+    const std::string& out() const { return m_result.out; }
     // Reads output until done(stdout so far) holds; returns false when the process ends or the
     // timeout passes first.
     bool wait_for_stdout(const std::function<bool(const std::string&)>& done,

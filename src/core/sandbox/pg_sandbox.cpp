@@ -166,6 +166,7 @@ void PgSandbox::start() {
                         "trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"});
     initdb.kill_on_interrupt = false;
     auto r = runner.run(initdb);
+    interrupt::check();  // a signal during initdb: do not start a server only to stop it
     if (!r.ok()) {
         throw Error(ExitCode::internal, "initdb failed: " + r.describe(),
                     std::string(text::trim(r.err)));

@@ -1,0 +1,8 @@
+-- The statements the v1.0.0 application runs (rollsafe PREPAREs each against a schema).
+INSERT INTO users (email, name) VALUES ($1, $2) RETURNING id;
+SELECT id, email, name, created_at FROM users WHERE lower(email) = lower($1);
+INSERT INTO orders (user_id, total_cents) VALUES ($1, $2) RETURNING id, status, created_at;
+SELECT id, status, total_cents, created_at, updated_at FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT 20;
+UPDATE orders SET status = 'paid' WHERE id = $1 AND status = 'pending';
+INSERT INTO payments (order_id, amount_cents, provider, status) VALUES ($1, $2, $3, 'captured') RETURNING id;
+SELECT id, total_cents, paid_cents FROM order_balances WHERE id = $1;

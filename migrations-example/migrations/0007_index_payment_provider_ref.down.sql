@@ -1,0 +1,2 @@
+-- rollsafe:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS payments_provider_ref_key;
