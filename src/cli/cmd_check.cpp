@@ -54,6 +54,10 @@ std::string list_rules(bool json) {
                             {"breaks", r.breaks},
                             {"classes", r.classes},
                             {"lock", r.lock},
+                            {"detects", r.detects},
+                            {"why", r.why},
+                            {"fix", r.fix},
+                            {"squawk", r.squawk},
                             {"docs", check::rule_doc_path(r.id)}});
         return list.dump(2) + "\n";
     }

@@ -1,6 +1,7 @@
 #include "core/check/analyzer.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/base/duration.h"
 #include "core/base/text.h"
@@ -144,11 +145,50 @@ void Analyzer::check_type(const TypeRef& t, const std::string& column, std::size
         hit("prefer-timestamptz", "column " + column + " is timestamp without time zone; prefer timestamptz", offset);
 }
 
+namespace {
+
+bool ident_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || (static_cast<unsigned char>(c) & 0x80);
+}
+
+// PostgreSQL's parser has already cut identifiers to 63 bytes, so a name of exactly 63 bytes may
+// be a longer one: find it in the statement's text. Returns the name as written, or "".
+std::string written_longer(std::string_view text, std::string_view name) {
+    std::size_t pos = 0;
+    while (true) {
+        std::size_t found = std::string::npos;
+        for (std::size_t i = pos; i + name.size() <= text.size(); ++i) {
+            if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(name[0])))
+                continue;
+            bool same = true;
+            for (std::size_t k = 1; k < name.size() && same; ++k)
+                same = std::tolower(static_cast<unsigned char>(text[i + k])) ==
+                       std::tolower(static_cast<unsigned char>(name[k]));
+            if (same && (i == 0 || !ident_char(text[i - 1]))) {
+                found = i;
+                break;
+            }
+        }
+        if (found == std::string::npos) return {};
+        std::size_t end = found + name.size();
+        if (end < text.size() && ident_char(text[end])) {
+            while (end < text.size() && ident_char(text[end])) ++end;
+            return std::string(text.substr(found, end - found));
+        }
+        pos = found + 1;
+    }
+}
+
+}  // namespace
+
 void Analyzer::check_identifier(std::string_view name, const char* what, std::size_t offset) {
-    if (name.size() <= 63 || m_down) return;
+    if (name.size() < 63 || m_down || !m_stmt || !m_script) return;
+    std::string_view stmt(m_script->text.data() + m_stmt->offset, m_stmt->end - m_stmt->offset);
+    std::string full = name.size() > 63 ? std::string(name) : written_longer(stmt, name);
+    if (full.empty()) return;
     hit("identifier-too-long",
-        std::string(what) + " name \"" + std::string(name) + "\" is " + std::to_string(name.size()) +
-            " bytes; PostgreSQL truncates it to 63 (\"" + std::string(name.substr(0, 63)) + "\")",
+        std::string(what) + " name \"" + full + "\" is " + std::to_string(full.size()) +
+            " bytes; PostgreSQL silently truncates it to 63 (\"" + std::string(name.substr(0, 63)) + "\")",
         offset);
 }
 

@@ -245,8 +245,13 @@ bool check_script(const Options& options, const Migration& m, const Script& scri
 
 void classify(MigrationVerdict& v) {
     for (const auto& f : v.findings) {
-        if (f.suppressed) continue;
-        for (const auto& c : f.classes) v.classes.insert(c);
+        for (const auto& c : f.classes) {
+            // An allow directive lifts the block, and vouches for a lock or an unanalysable
+            // statement; it cannot make the old app read a dropped column: contract and
+            // data-loss-on-down stay, so gate and rollback decide on the truth.
+            if (f.suppressed && c != "contract" && c != "data-loss-on-down") continue;
+            v.classes.insert(c);
+        }
     }
     bool up_hazard = v.classes.count("contract") || v.classes.count("unsafe-lock") || v.classes.count("unknown");
     if (!up_hazard) v.classes.insert("expand");
