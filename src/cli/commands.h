@@ -125,4 +125,28 @@ int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<cons
                      const std::vector<const Migration*>& applied, bool release_scope,
                      const std::vector<Diagnostic>& problems);
 
+// --- snapshots and restore (issue 4)
+struct SnapshotArgs {
+    std::string action;               // create | list | verify | prune
+    std::string id;                   // verify: the snapshot
+    std::string mode;                 // create: full (default) | touched
+    std::vector<std::string> tables;  // create: only these tables
+    bool all = false;                 // verify: every snapshot
+    int keep = -1;                    // prune: -1 means snapshot.keep
+    std::string max_age;              // prune: empty means snapshot.max_age
+    bool dry_run = false;             // prune: list only
+};
+int run_snapshot(Context& ctx, const SnapshotArgs& args);
+
+struct RestoreArgs {
+    std::string snapshot;
+    std::string table;
+    std::string mode = "swap";  // swap | data | side-by-side
+    std::string into;
+    bool dry_run = false;
+    bool yes = false;
+    std::string reason;
+};
+int run_restore(Context& ctx, const RestoreArgs& args);
+
 }  // namespace rollsafe::cli
