@@ -2,6 +2,7 @@
 // command and flag in one place, fills plain option structs, and dispatches to cmd_*.cpp.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -25,6 +26,8 @@ struct Command {
     std::string examples;
     CLI::App* app = nullptr;
     std::function<int(Context&)> run;
+    bool lockfile = false;  // changes the database: holds the lockfile while it runs
+    bool metrics = false;   // writes --metrics-file after it runs
 };
 
 // Flags that override a configuration key (file < environment < flag).
@@ -92,6 +95,8 @@ int run(int argc, char** argv) {
     auto* verbose = app.add_flag("-v,--verbose", "more log detail (repeat for trace)");
     auto* quiet = app.add_flag("-q,--quiet", "only warnings and errors");
     app.add_flag("--no-color", g.no_color, "no colour in logs (also NO_COLOR)");
+    app.add_option("--metrics-file", g.metrics_file,
+                   "write a Prometheus textfile (node-exporter textfile collector) after the run");
     std::map<std::string, std::string> flag_values;
     std::map<std::string, CLI::Option*> flag_options;
     for (const auto& f : kConfigFlags) {
@@ -107,6 +112,12 @@ int run(int argc, char** argv) {
         return sub;
     };
     auto on_run = [&](std::function<int(Context&)> fn) { commands.back().run = std::move(fn); };
+    // Declares, in one place per command, that it changes the database (lockfile) and reports
+    // metrics; the lockfile is then taken once, centrally, below.
+    auto changes_database = [&] {
+        commands.back().lockfile = true;
+        commands.back().metrics = true;
+    };
 
     // --- init
     InitArgs init_args;
@@ -146,6 +157,7 @@ int run(int argc, char** argv) {
     up->add_flag("--dry-run", up_args.dry_run, "print the plan; change nothing");
     up->add_flag("--allow-out-of-order", up_args.allow_out_of_order, "apply versions older than the newest applied");
     on_run([&](Context& c) { return run_up(c, up_args); });
+    changes_database();
 
     // --- plan
     PlanArgs plan_args;
@@ -172,6 +184,7 @@ int run(int argc, char** argv) {
     down->add_option("--reason", down_args.reason, "why (recorded in history)");
     down->add_option("--release", down_args.release, "release tag recorded in history");
     on_run([&](Context& c) { return run_down(c, down_args); });
+    changes_database();
 
     // --- status
     StatusArgs status_args;
@@ -201,6 +214,7 @@ int run(int argc, char** argv) {
     baseline->add_option("--reason", baseline_args.reason, "why (recorded in history)");
     baseline->add_flag("--dry-run", baseline_args.dry_run, "show what would be recorded");
     on_run([&](Context& c) { return run_baseline(c, baseline_args); });
+    changes_database();
 
     // --- repair
     RepairArgs repair_args;
@@ -214,6 +228,7 @@ int run(int argc, char** argv) {
     repair->add_option("--reason", repair_args.reason, "why (required, recorded in history)")->required();
     repair->add_flag("--dry-run", repair_args.dry_run, "show what would happen");
     on_run([&](Context& c) { return run_repair(c, repair_args); });
+    changes_database();
 
     // --- unfreeze / freeze
     UnfreezeArgs unfreeze_args;
@@ -252,6 +267,44 @@ int run(int argc, char** argv) {
     chk->add_option("--disable", check_args.disable, "skip a rule (repeatable)");
     chk->add_flag("--list-rules", check_args.list_rules, "print the rule catalogue and exit");
     on_run([&](Context& c) { return run_check(c, check_args); });
+
+    // --- gate
+    GateArgs gate_args;
+    auto* gate = add("gate", "wait until the schema is ready for a release (init containers); fail fast when it never will be",
+                     "  rollsafe gate --release v2.4.0 --wait 300s\n  rollsafe gate --release v2.3.1 -o json\n");
+    gate->add_option("--release", gate_args.release, "the release this app image is (default: its newest migration)");
+    gate->add_option("--wait", gate_args.wait, "how long to wait while the schema is behind (e.g. 300s)");
+    on_run([&](Context& c) { return run_gate(c, gate_args); });
+    commands.back().metrics = true;
+
+    // --- rollback
+    RollbackArgs rollback_args;
+    auto* rollback = add("rollback", "bring the schema back to what a release needs (nothing if expand-only)",
+                         "  rollsafe rollback --to-release v2.3.1 --dry-run\n  rollsafe rollback --to-release v2.3.1 --yes\n"
+                         "  rollsafe rollback --to-version 0041 --force-schema\n");
+    rollback->add_option("--to-release", rollback_args.release, "the release to go back to");
+    rollback->add_option("--to-version", rollback_args.version, "or: the migration version to go back to");
+    rollback->add_flag("--force-schema", rollback_args.force_schema, "roll back even when every migration since is expand-only");
+    rollback->add_flag("--dry-run", rollback_args.dry_run, "print the decision and the plan; change nothing");
+    rollback->add_flag("--yes,-y", rollback_args.yes, "do not ask for confirmation on a terminal");
+    rollback->add_option("--reason", rollback_args.reason, "why (recorded in history)");
+    on_run([&](Context& c) { return run_rollback(c, rollback_args); });
+    changes_database();
+
+    // --- releases
+    ReleasesArgs releases_args;
+    add("releases", "releases in releases.toml and the deploys recorded in the database",
+        "  rollsafe releases\n  rollsafe releases -o json\n");
+    on_run([&](Context& c) { return run_releases(c, releases_args); });
+
+    // --- report
+    ReportArgs report_args;
+    auto* report = add("report", "an incident record from the history: timeline, failures, rollbacks, time to recovery",
+                       "  rollsafe report --last 24h --format markdown\n  rollsafe report --since 2026-11-20T00:00:00Z -o json\n");
+    report->add_option("--last", report_args.last, "how far back (default 24h)");
+    report->add_option("--since", report_args.since, "from this time (ISO 8601)");
+    report->add_option("--format", report_args.format, "text, json or markdown")->check(CLI::IsMember({"text", "json", "markdown"}));
+    on_run([&](Context& c) { return run_report(c, report_args); });
 
     // --- snapshot / restore (issue 4)
     SnapshotArgs snapshot_args;
@@ -321,6 +374,11 @@ int run(int argc, char** argv) {
         ConfigSources sources;
         sources.config_path = g.config_path;
         sources.config_path_explicit = g.config_explicit;
+        if (init->parsed()) {
+            // init writes the configuration file: a missing or broken one must not stop it.
+            sources.config_path.clear();
+            sources.config_path_explicit = false;
+        }
         sources.env = process_environment();
         sources.flags = g.overrides;
         sources.flag_names = g.flag_names;
@@ -331,7 +389,30 @@ int run(int argc, char** argv) {
         lo.color = !g.no_color;
         log::init(lo);
         for (auto& cmd : commands) {
-            if (cmd.app->parsed()) return cmd.run(ctx);
+            if (!cmd.app->parsed()) continue;
+            auto t0 = std::chrono::steady_clock::now();
+            int rc = 0;
+            try {
+                bool dry = cmd.app->get_option_no_throw("--dry-run") && cmd.app->count("--dry-run") > 0;
+                if (cmd.lockfile && !dry && !ctx.config.lockfile_path.empty()) {
+                    ctx.lockfile = std::make_unique<Lockfile>(ctx.config.lockfile_path);
+                    if (!ctx.lockfile->acquire(cmd.name, "", ctx.config.lock_wait)) {
+                        auto st = read_lockfile(ctx.config.lockfile_path);
+                        throw Error(ExitCode::locked,
+                                    "another rollsafe on this host holds the lockfile " + ctx.config.lockfile_path +
+                                        (st.body ? " (" + st.body->command + ", pid " + std::to_string(st.body->holder.pid) + ")" : std::string()),
+                                    "retry later");
+                    }
+                }
+                rc = cmd.run(ctx);
+            } catch (const Error& e) {
+                rc = print_error(e, g);
+            }
+            if (ctx.lockfile) ctx.lockfile->finish();
+            if (cmd.metrics)
+                write_metrics(ctx, cmd.name, rc,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            return rc;
         }
         return static_cast<int>(ExitCode::usage);
     } catch (const Error& e) {

@@ -6,7 +6,7 @@
 namespace rollsafe::cli {
 
 int run_baseline(Context& ctx, const BaselineArgs& args) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     if (args.version.empty() == args.from.empty())
         throw usage_error("baseline needs exactly one of --version V or --from golang-migrate|dbmate|flyway");
     auto run = args.from.empty() ? engine.baseline_version(args.version, args.reason, args.dry_run)

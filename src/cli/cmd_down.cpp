@@ -6,7 +6,7 @@
 namespace rollsafe::cli {
 
 int run_down(Context& ctx, const DownArgs& args) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     DownOptions o;
     if (!args.to.empty()) o.to_version = args.to;
     o.steps = args.steps;

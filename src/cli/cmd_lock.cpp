@@ -5,7 +5,7 @@
 namespace rollsafe::cli {
 
 int run_lock(Context& ctx, const LockArgs& args) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     if (args.action == "break") {
         auto removed = engine.break_lock(args.reason);
         if (ctx.json()) ctx.print_json({{"broken", removed.has_value()}, {"holder", lock_holder_json(removed)}});

@@ -5,7 +5,7 @@
 namespace rollsafe::cli {
 
 int run_status(Context& ctx, const StatusArgs&) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     auto status = engine.status();
     if (ctx.json()) ctx.print_json(status_json(status));
     else ctx.print(status_text(status));
@@ -13,7 +13,7 @@ int run_status(Context& ctx, const StatusArgs&) {
 }
 
 int run_history(Context& ctx, const HistoryArgs& args) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     History::Filter f;
     if (!args.version.empty()) {
         auto v = Version::parse(args.version);

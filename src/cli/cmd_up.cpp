@@ -5,7 +5,7 @@
 namespace rollsafe::cli {
 
 int run_up(Context& ctx, const UpArgs& args) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     UpOptions o;
     if (!args.to.empty()) o.to_version = args.to;
     o.release = args.release;
@@ -15,7 +15,7 @@ int run_up(Context& ctx, const UpArgs& args) {
 }
 
 int run_plan(Context& ctx, const PlanArgs& args) {
-    Engine engine(ctx.config, default_engine_hooks(ctx.config));
+    Engine engine(ctx.config, hooks_for(ctx));
     RunResult run;
     if (args.down_steps > 0 || !args.down_to.empty()) {
         DownOptions o;

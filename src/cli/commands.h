@@ -107,6 +107,33 @@ struct LockArgs {
 };
 int run_lock(Context& ctx, const LockArgs& args);
 
+// --- rollback coordination (issue 7)
+struct GateArgs {
+    std::string release;
+    std::string wait;
+};
+int run_gate(Context& ctx, const GateArgs& args);
+
+struct RollbackArgs {
+    std::string release;
+    std::string version;
+    bool force_schema = false;
+    bool dry_run = false;
+    bool yes = false;
+    std::string reason;
+};
+int run_rollback(Context& ctx, const RollbackArgs& args);
+
+struct ReleasesArgs {};
+int run_releases(Context& ctx, const ReleasesArgs& args);
+
+struct ReportArgs {
+    std::string last;
+    std::string since;
+    std::string format;  // text | json | markdown
+};
+int run_report(Context& ctx, const ReportArgs& args);
+
 struct CheckArgs {
     std::vector<std::string> files;    // loose .sql files or folders; empty: the migrations folder
     std::string format;                // text | json | sarif | junit | github | markdown; empty: --output

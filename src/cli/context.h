@@ -8,6 +8,8 @@
 
 #include "core/base/config.h"
 #include "core/base/exit_code.h"
+#include "core/engine/engine.h"
+#include "core/engine/lockfile.h"
 
 namespace rollsafe::cli {
 
@@ -20,12 +22,14 @@ struct Globals {
     std::map<std::string, std::string> flag_names;               // config key -> "--flag"
     int verbosity = 0;
     bool no_color = false;
+    std::string metrics_file;  // --metrics-file: Prometheus textfile written after the run
 };
 
 // What a command gets: the merged configuration and the global options.
 struct Context {
     Globals globals;
     Config config;
+    std::unique_ptr<Lockfile> lockfile;  // held by commands that change the database
 
     bool json() const { return globals.output == "json"; }
     // Prints a JSON document to stdout (pretty, one document per command).
@@ -37,5 +41,11 @@ struct Context {
     // Asks a yes/no question on the terminal; returns true on "y"/"yes". Non-interactive: false.
     bool confirm(const std::string& question) const;
 };
+
+// The engine hooks of a real run, plus mirroring the freeze into the lockfile.
+EngineHooks hooks_for(Context& ctx);
+
+// Writes the Prometheus textfile for --metrics-file (best effort: a failure is a warning).
+void write_metrics(Context& ctx, const std::string& command, int exit_code, double seconds);
 
 }  // namespace rollsafe::cli

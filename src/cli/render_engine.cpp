@@ -147,6 +147,21 @@ nlohmann::json freeze_json(const std::optional<History::Freeze>& f) {
             {"run_id", f->run_id}, {"version", f->version}, {"exit_code", f->exit_code}};
 }
 
+nlohmann::json lockfile_json(const LockfileStatus& l) {
+    nlohmann::json j = {{"state", LockfileStatus::name(l.kind)}};
+    if (!l.detail.empty()) j["detail"] = l.detail;
+    if (l.body) {
+        j["pid"] = l.body->holder.pid;
+        j["host"] = l.body->holder.host;
+        j["command"] = l.body->command;
+        j["started_at"] = l.body->started_at;
+        if (!l.body->release.empty()) j["release"] = l.body->release;
+        if (!l.body->reason.empty()) j["reason"] = l.body->reason;
+        if (l.body->exit_code) j["exit_code"] = l.body->exit_code;
+    }
+    return j;
+}
+
 nlohmann::json status_json(const StatusReport& s) {
     nlohmann::json entries = nlohmann::json::array();
     for (const auto& e : s.entries) {
@@ -170,7 +185,8 @@ nlohmann::json status_json(const StatusReport& s) {
               {"out_of_order", s.out_of_order}}},
             {"migrations", entries},
             {"freeze", freeze_json(s.freeze)},
-            {"lock", lock_holder_json(s.lock)}};
+            {"lock", lock_holder_json(s.lock)},
+            {"lockfile", lockfile_json(s.lockfile)}};
 }
 
 std::string status_text(const StatusReport& s) {
@@ -180,6 +196,13 @@ std::string status_text(const StatusReport& s) {
     if (s.lock)
         out += "migration lock: held by " + s.lock->command + " (pid " + std::to_string(s.lock->pid) + " on " +
                s.lock->host + ")" + (s.lock->expired ? ", lease expired" : ", until " + s.lock->expires_at) + "\n";
+    if (s.lockfile.kind != LockfileStatus::Kind::absent) {
+        out += std::string("lockfile: ") + LockfileStatus::name(s.lockfile.kind);
+        if (s.lockfile.body) out += " (" + s.lockfile.body->command + ", pid " + std::to_string(s.lockfile.body->holder.pid) +
+                                    " on " + s.lockfile.body->holder.host + ")";
+        if (!s.lockfile.detail.empty()) out += ": " + s.lockfile.detail;
+        out += "\n";
+    }
     out += std::to_string(s.applied) + " applied, " + std::to_string(s.pending) + " pending";
     if (s.dirty) out += ", " + std::to_string(s.dirty) + " DIRTY";
     if (s.drifted) out += ", " + std::to_string(s.drifted) + " changed on disk";

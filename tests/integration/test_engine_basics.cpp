@@ -217,13 +217,18 @@ TEST(EngineBasics, FailedTransactionalMigrationIsCleanAndPrecise) {
     EXPECT_TRUE(st["freeze"].is_null());  // a clean failure does not freeze by default
 }
 
-TEST(EngineBasics, ImageBehindTheDatabaseIsIncompatibleWhenClassesAreUnknown) {
+TEST(EngineBasics, ImageBehindTheDatabaseIsIncompatibleAfterAContractMigration) {
     Project p;
     add_shop(p);
+    p.add("0004_drop_note",
+          "-- rollsafe:allow=drop-column reason=\"the new app no longer reads note\"\nALTER TABLE orders DROP COLUMN note;\n",
+          "ALTER TABLE orders ADD COLUMN note text;\n");
     ASSERT_EQ(p.run({"up"}).code, 0);
-    p.remove("0003_orders_note");
+    EXPECT_EQ(p.db().scalar("SELECT class FROM rollsafe.history WHERE version = '0004'"), "contract");
+    p.remove("0004_drop_note");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 12) << r.all();
+    EXPECT_NE(r.err.find("0004_drop_note (contract)"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("rollback --to-release"), std::string::npos) << r.err;
 }
 
@@ -231,13 +236,23 @@ TEST(EngineBasics, ImageBehindTheDatabaseIsFineWhenNewerMigrationsAreExpandOnly)
     Project p;
     add_shop(p);
     ASSERT_EQ(p.run({"up"}).code, 0);
-    // What `up` records once rollsafe check classified the migration as expand.
-    auto s = p.db().connect();
-    s->exec("INSERT INTO rollsafe.history (run_id, op, version, version_key, name, outcome, class) "
-            "SELECT 'r', 'up', '0004', '4', 'expand_only', 'applied', 'expand'");
+    EXPECT_EQ(p.db().scalar("SELECT class FROM rollsafe.history WHERE version = '0003'"), "expand,data-loss-on-down");
+    p.remove("0003_orders_note");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 0) << r.all();
     EXPECT_NE(r.err.find("expand-only"), std::string::npos) << r.err;
+}
+
+TEST(EngineBasics, ImageBehindADatabaseWithUnclassifiedMigrationsIsIncompatible) {
+    Project p;
+    add_shop(p);
+    ASSERT_EQ(p.run({"up"}).code, 0);
+    // A row written without a class (an older rollsafe, or check.level = off).
+    p.db().connect()->exec("INSERT INTO rollsafe.history (run_id, op, version, version_key, name, outcome) "
+                           "VALUES ('r', 'up', '0004', '4', 'unknown_class', 'applied')");
+    auto r = p.run({"up"});
+    EXPECT_EQ(r.code, 12) << r.all();
+    EXPECT_NE(r.err.find("class unknown"), std::string::npos) << r.err;
 }
 
 TEST(EngineBasics, TransactionControlInsideAMigrationIsRefusedButAWrapperIsUnwrapped) {
@@ -398,4 +413,29 @@ TEST(EngineBasics, RollsafeTablesAreUpgradedInPlace) {
     ASSERT_EQ(p.run({"up"}).code, 0);
     EXPECT_TRUE(p.table_exists("rollsafe.releases"));
     EXPECT_EQ(p.db().scalar("SELECT value FROM rollsafe.meta WHERE key = 'layout_version'"), "1");
+}
+
+TEST(EngineBasics, BlockingCheckFindingStopsUpUnlessAllowedWithAReason) {
+    Project p;
+    add_shop(p);
+    ASSERT_EQ(p.run({"up"}).code, 0);
+    p.add("0004_index", "CREATE INDEX orders_user_idx ON orders (user_id);\n", "DROP INDEX orders_user_idx;\n");
+    auto r = p.run({"up"});
+    EXPECT_EQ(r.code, 5) << r.all();
+    EXPECT_NE(r.err.find("create-index-non-concurrent"), std::string::npos) << r.err;
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_user_idx'"), "0");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE version = '0004'"), "0");
+
+    p.add("0004_index",
+          "-- rollsafe:allow=create-index-non-concurrent reason=\"orders has 40 rows in this service\"\n"
+          "CREATE INDEX orders_user_idx ON orders (user_id);\n",
+          "DROP INDEX orders_user_idx;\n");
+    auto ok = p.run({"up"});
+    EXPECT_EQ(ok.code, 0) << ok.all();
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_user_idx'"), "1");
+    EXPECT_EQ(p.db().scalar("SELECT details->'suppressed'->0->>'rule' || ': ' || (details->'suppressed'->0->>'reason') "
+                            "FROM rollsafe.history WHERE version = '0004'"),
+              "create-index-non-concurrent: orders has 40 rows in this service");
+    auto plan = p.run({"history", "--version", "0004", "-o", "json"});
+    EXPECT_NE(plan.out.find("orders has 40 rows"), std::string::npos) << plan.out;
 }

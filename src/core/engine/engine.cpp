@@ -11,7 +11,9 @@
 #include "core/base/log.h"
 #include "core/base/sha256.h"
 #include "core/base/text.h"
+#include "core/catalog/catalog.h"
 #include "core/migrations/executable.h"
+#include "core/migrations/releases.h"
 
 namespace rollsafe {
 
@@ -45,6 +47,16 @@ Version parse_version_or_throw(const std::string& text) {
     auto v = Version::parse(text);
     if (!v) throw usage_error("\"" + text + "\" is not a migration version", "use the number of a migration, e.g. 0042");
     return *v;
+}
+
+// True when a migration of this class (as `up` stored it) leaves the schema usable by the
+// previous release: no contract change and nothing unanalysable. unsafe-lock is about the lock
+// while it runs and data-loss-on-down about its down script; neither breaks the old app.
+bool compatible_with_older(const std::string& class_string) {
+    if (class_string.empty()) return false;
+    for (const auto& c : text::split(class_string, ','))
+        if (c == "contract" || c == "unknown") return false;
+    return true;
 }
 
 // Builds the planned form of a script's statements.
@@ -246,10 +258,7 @@ Plan Engine::plan_up(const UpOptions& options) {
         std::vector<std::string> incompatible;
         for (const auto& key : a.ahead) {
             const auto& row = a.state.at(key).row;
-            auto classes = text::split(row.compat_class, ',');
-            bool expand = !row.compat_class.empty() &&
-                          std::all_of(classes.begin(), classes.end(), [](const std::string& c) { return c == "expand"; });
-            if (!expand)
+            if (!compatible_with_older(row.compat_class))
                 incompatible.push_back(row.version + "_" + row.name + " (" +
                                        (row.compat_class.empty() ? "class unknown" : row.compat_class) + ")");
         }
@@ -283,14 +292,24 @@ Plan Engine::plan_up(const UpOptions& options) {
         throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint, problems);
     for (auto* m : chosen) plan.steps.push_back(plan_up_step(*m));
     if (m_hooks.check && m_config.check_level != "off" && !chosen.empty()) {
-        auto report = m_hooks.check(chosen);
+        EngineHooks::CheckRequest req;
+        req.pending = chosen;
+        for (const auto& m : files().migrations)
+            if (a.state.count(m.version.key())) req.applied.push_back(&m);
+        req.server_major = session().server_version() / 10000;
+        auto report = m_hooks.check(req);
         if (!report.parse_errors.empty())
             throw Error(ExitCode::usage, report.parse_errors.front().location_and_message(), "", report.parse_errors);
         for (const auto& v : report.migrations) {
             for (auto& step : plan.steps) {
-                if (step.migration && step.migration->id() == v.migration)
-                    step.compat_class = v.classes.empty() ? "expand"
-                                                          : text::join({v.classes.begin(), v.classes.end()}, ",");
+                if (!step.migration || step.migration->id() != v.migration) continue;
+                step.compat_class = v.class_string();
+                for (const auto& f : v.findings) {
+                    if (!f.suppressed) continue;
+                    step.suppressions.push_back({{"rule", f.rule_id},
+                                                 {"reason", f.suppression_reason},
+                                                 {"position", f.file + ":" + std::to_string(f.line) + ":" + std::to_string(f.col)}});
+                }
             }
             plan.findings.insert(plan.findings.end(), v.findings.begin(), v.findings.end());
         }
@@ -341,8 +360,8 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
             throw usage_error("no down script for " + id + ": no file, and none was stored when it was applied",
                               "write a down script and run with --use-file, or restore from a snapshot");
         }
-        bool use_stored = !file_down;
-        if (file_down && stored && m->down->sha256 != row.down_sha256) {
+        bool use_stored = !file_down || (stored && options.prefer_stored);
+        if (file_down && stored && !options.prefer_stored && m->down->sha256 != row.down_sha256) {
             bool cosmetic = m->down->drift_sha256 == row.down_drift_sha256;
             if (options.use_stored) {
                 use_stored = true;
@@ -456,6 +475,7 @@ HistoryRow Engine::base_row(const PlannedStep& step, const std::string& run_id) 
     row.compat_class = step.compat_class;
     row.details["statements"] = step.statements.size();
     row.details["source"] = step.source;
+    if (!step.suppressions.empty()) row.details["suppressed"] = step.suppressions;
     return row;
 }
 
@@ -574,6 +594,7 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
                 message = id + " was interrupted; its transaction rolled back, nothing of it is applied";
                 row.error = "interrupted by signal " + std::to_string(interrupt::signal_number());
                 res.error = row.error;
+                row.details["exit_code"] = static_cast<int>(code);
                 record_failure(row);
                 return res;
             }
@@ -591,12 +612,14 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
                 message = id + " could not take its locks within lock_timeout " + format_duration(step.lock_timeout) +
                           " over " + std::to_string(attempt) + " attempts (budget " +
                           format_duration(m_config.lock_retry_budget) + "); nothing changed";
+                row.details["exit_code"] = static_cast<int>(code);
                 record_failure(row);
                 return res;
             }
             code = ExitCode::failed_clean;
             message = id + " failed" + (failed ? " at " + failed->position : std::string(" at commit")) + ": " + e.what() +
                       "; its transaction rolled back";
+            row.details["exit_code"] = static_cast<int>(code);
             record_failure(row);
             return res;
         }
@@ -694,13 +717,15 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
                         code = ExitCode::failed_clean;
                         message = id + " failed at " + st.position + ": " + e.what() + "; nothing of it was applied";
                     }
-                    record_failure(row);
+                    row.details["exit_code"] = static_cast<int>(code);
+                record_failure(row);
                     return res;
                 }
                 row.outcome = outcome::failed_dirty;
                 res.outcome = outcome::failed_dirty;
-                record_failure(row);
                 code = ExitCode::failed_dirty;
+                row.details["exit_code"] = static_cast<int>(code);
+                record_failure(row);
                 message = id + " failed at " + st.position + " (statement " + std::to_string(current + 1) + " of " +
                           std::to_string(step.statements.size()) + ", outside a transaction): " + e.what() +
                           "; statements before it stay applied";
@@ -726,8 +751,9 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
         HistoryRow row = base;
         row.outcome = outcome::failed_dirty;
         row.error = std::string("could not record completion: ") + e.what();
-        record_failure(row);
         code = e.sqlstate() == "RSL01" ? ExitCode::locked : ExitCode::failed_dirty;
+        row.details["exit_code"] = static_cast<int>(code);
+        record_failure(row);
         message = id + ": every statement ran, but recording it failed: " + e.what();
         if (code == ExitCode::failed_dirty) set_freeze_after(message, base.run_id, step.version, code);
         res.outcome = outcome::failed_dirty;
@@ -770,6 +796,7 @@ RunResult Engine::up(const UpOptions& options) {
     if (res.plan.steps.empty()) {
         res.nothing_to_do = true;
         res.message = "nothing to do: every migration is applied";
+        if (!options.release.empty()) record_release(options.release, res.run_id);
         return res;
     }
     // Blocking findings stop the run before anything changes.
@@ -827,6 +854,7 @@ RunResult Engine::up(const UpOptions& options) {
         }
     }
     res.message = "applied " + std::to_string(res.steps.size()) + " migration(s)";
+    if (!options.release.empty()) record_release(options.release, res.run_id);
     return res;
 }
 
@@ -979,6 +1007,7 @@ StatusReport Engine::status() {
     files();
     auto& h = history_store();
     rep.initialized = h.exists();
+    rep.lockfile = read_lockfile(m_config.lockfile_path);
     Analysis a = analyze(false);
     if (rep.initialized) {
         rep.freeze = h.freeze();
@@ -1258,6 +1287,285 @@ void Engine::freeze(const std::string& reason) {
     if (text::trim(reason).empty()) throw usage_error("freeze needs --reason \"...\"");
     history_store().ensure();
     set_freeze_after(reason, new_run_id(), "", ExitCode::frozen);
+}
+
+void Engine::record_release(const std::string& release, const std::string& run_id) {
+    auto a = analyze(false);
+    std::string version = a.newest_applied ? a.newest_applied->text() : "";
+    std::string key = a.newest_applied ? a.newest_applied->key() : "";
+    auto catalog = read_catalog(session(), {m_config.history_schema});
+    auto fp = catalog.fingerprint();
+    auto& h = history_store();
+    HistoryRow row;
+    auto actor = Actor::current();
+    row.run_id = run_id;
+    row.op = "release";
+    row.outcome = "deployed";
+    row.release = release;
+    row.version = version;
+    row.os_user = actor.os_user;
+    row.host = actor.host;
+    row.pod = actor.pod;
+    row.pid = actor.pid;
+    row.details["fingerprint"] = fp;
+    db::Transaction tx(session());
+    session().exec("INSERT INTO " + h.table("releases") + " (release, version, version_key, fingerprint, catalog, run_id) VALUES (" +
+                   sql_literal(release) + ", " + sql_literal(version) + ", " + sql_literal(key) + ", " + sql_literal(fp) + ", " +
+                   sql_literal(catalog.to_json().dump()) + "::jsonb, " + sql_literal(run_id) + ")");
+    tx.commit(h.insert_sql(row));
+    say("recorded release " + release + " at schema version " + (version.empty() ? "(none)" : version) +
+        " (catalog " + fp.substr(0, 12) + ")");
+}
+
+std::optional<ReleaseRecord> Engine::recorded_release(const std::string& release, bool with_catalog,
+                                                      nlohmann::json* catalog) {
+    auto& h = history_store();
+    if (!h.exists()) return std::nullopt;
+    auto r = session().exec_params(
+        "SELECT release, version, fingerprint, to_char(deployed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_id" +
+            std::string(with_catalog ? ", catalog::text" : "") + " FROM " + h.table("releases") +
+            " WHERE release = $1 ORDER BY id DESC LIMIT 1",
+        {release});
+    if (r.empty()) return std::nullopt;
+    if (with_catalog && catalog) *catalog = nlohmann::json::parse(r.get(0, 5, "{}"), nullptr, false);
+    return ReleaseRecord{r.get(0, 0), r.get(0, 1), r.get(0, 2), r.get(0, 3), r.get(0, 4)};
+}
+
+std::vector<ReleaseRecord> Engine::releases() {
+    std::vector<ReleaseRecord> out;
+    auto& h = history_store();
+    if (!h.exists()) return out;
+    auto r = session().exec("SELECT release, version, fingerprint, to_char(deployed_at AT TIME ZONE 'UTC', "
+                            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_id FROM " + h.table("releases") + " ORDER BY id");
+    for (std::size_t i = 0; i < r.size(); ++i)
+        out.push_back({r.get(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3), r.get(i, 4)});
+    return out;
+}
+
+GateResult Engine::gate(const GateOptions& options) {
+    GateResult g;
+    g.release = options.release;
+    const auto& set = files();
+    if (set.migrations.empty()) throw usage_error("no migrations in " + set.dir, "gate compares the schema with this image's migration files");
+    Version needs = set.migrations.back().version;
+    auto rel = read_releases(releases_path_for(m_config.migrations_dir));
+    if (!options.release.empty()) {
+        if (const Release* r = rel.find(options.release)) {
+            needs = r->version;
+        } else if (rel.exists) {
+            throw usage_error("release " + options.release + " is not in " + rel.path,
+                              "add it: \"" + options.release + "\" = \"<last migration version it ships>\"");
+        }
+    }
+    g.needs_version = needs.text();
+    std::set<std::string> known;
+    for (const auto& m : set.migrations) known.insert(m.version.key());
+    auto deadline = Clock::now() + options.wait;
+    Millis backoff{250};
+    std::string last_error;
+    while (true) {
+        ++g.polls;
+        interrupt::check();
+        g.missing.clear();
+        g.incompatible.clear();
+        bool reachable = true;
+        try {
+            if (!m_session) {
+                db::ConnectOptions o;
+                o.connect_timeout = m_config.connect_timeout;
+                o.retries = 1;
+                m_session = db::connect(Dsn::parse(m_config.database_url), o);
+                m_history = std::make_unique<History>(*m_session, m_config.history_schema);
+            }
+            auto& h = *m_history;
+            bool initialized = h.exists();
+            if (initialized) {
+                if (auto f = h.freeze()) {
+                    g.code = ExitCode::frozen;
+                    g.message = "deployments are frozen since " + f->set_at + ": " + f->reason;
+                    g.hint = "a person must look: rollsafe status, then rollsafe unfreeze --reason \"...\"";
+                    return g;
+                }
+            }
+            std::map<std::string, AppliedVersion> state;
+            if (initialized) state = h.state(false);
+            std::optional<Version> newest;
+            for (const auto& [key, av] : state) {
+                auto v = Version::parse(av.row.version);
+                if (!v) continue;
+                if (!newest || *newest < *v) newest = *v;
+                if (av.state == AppliedVersion::State::dirty) {
+                    g.code = ExitCode::frozen;
+                    g.message = "migration " + av.row.version + "_" + av.row.name + " is dirty (part-applied)";
+                    g.hint = "a person must repair it: rollsafe repair --version " + av.row.version;
+                    return g;
+                }
+                if (needs < *v || !known.count(key)) {
+                    if (!compatible_with_older(av.row.compat_class))
+                        g.incompatible.push_back(av.row.version + "_" + av.row.name + " (" +
+                                                 (av.row.compat_class.empty() ? "class unknown" : av.row.compat_class) + ")");
+                }
+            }
+            g.schema_version = newest ? newest->text() : "";
+            if (!g.incompatible.empty()) {
+                g.code = ExitCode::incompatible;
+                g.message = "the schema has migrations release " + (options.release.empty() ? std::string("(this image)") : options.release) +
+                            " cannot run against: " + text::join(g.incompatible, ", ");
+                g.hint = "roll the app forward, or run `rollsafe rollback --to-release " +
+                         (options.release.empty() ? std::string("<release>") : options.release) + "`";
+                return g;
+            }
+            for (const auto& m : set.migrations) {
+                if (needs < m.version) break;
+                if (!state.count(m.version.key())) g.missing.push_back(m.id());
+            }
+            if (g.missing.empty()) {
+                g.code = ExitCode::ok;
+                g.message = "schema is ready for " + (options.release.empty() ? std::string("this image") : options.release) +
+                            " (needs " + g.needs_version + ", schema at " + (g.schema_version.empty() ? "(none)" : g.schema_version) + ")";
+                return g;
+            }
+        } catch (const Error& e) {
+            if (e.code() != ExitCode::unavailable) throw;
+            reachable = false;
+            last_error = e.what();
+            m_session.reset();
+            m_history.reset();
+        } catch (const db::DbError& e) {
+            if (!e.connection_lost()) throw;
+            reachable = false;
+            last_error = e.what();
+            m_session.reset();
+            m_history.reset();
+        }
+        if (Clock::now() >= deadline) {
+            if (!reachable) {
+                g.code = ExitCode::unavailable;
+                g.message = last_error;
+                g.hint = "the database could not be reached within --wait";
+            } else {
+                g.code = ExitCode::not_ready;
+                g.message = "schema is behind: " + std::to_string(g.missing.size()) + " migration(s) not applied yet (" +
+                            text::join(g.missing, ", ") + ")";
+                g.hint = "let the migration Job finish (rollsafe up), or wait longer with --wait";
+            }
+            return g;
+        }
+        if (g.polls == 1 && reachable) say("waiting for the schema: " + std::to_string(g.missing.size()) + " migration(s) to go");
+        auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+        if (!interrupt::sleep_for(std::min(backoff, left))) interrupt::check();
+        backoff = std::min(Millis(static_cast<long long>(static_cast<double>(backoff.count()) * 1.5)), Millis(5000));
+    }
+}
+
+RunResult Engine::rollback(const RollbackOptions& options) {
+    RunResult res;
+    files();
+    std::string target;
+    std::string label;
+    std::optional<ReleaseRecord> record;
+    nlohmann::json recorded_catalog;
+    if (!options.release.empty()) {
+        label = "release " + options.release;
+        record = recorded_release(options.release, true, &recorded_catalog);
+        if (record) {
+            target = record->version;
+        } else {
+            auto rel = read_releases(releases_path_for(m_config.migrations_dir));
+            const Release* r = rel.find(options.release);
+            if (!r)
+                throw usage_error("release " + options.release + " was never deployed here and is not in " + rel.path,
+                                  "name a release `up --release` recorded (rollsafe releases), or use --to-version");
+            target = r->version.text();
+        }
+    } else if (options.to_version) {
+        target = *options.to_version;
+        label = "version " + target;
+    } else {
+        throw usage_error("rollback needs --to-release R or --to-version V");
+    }
+    res.target_version = target;
+    auto to = parse_version_or_throw(target.empty() ? "0" : target);
+    auto a = analyze(true);
+    std::vector<const HistoryRow*> after;
+    for (const auto& [key, av] : a.state) {
+        auto v = Version::parse(av.row.version);
+        if (v && to < *v) after.push_back(&av.row);
+    }
+    std::vector<std::string> contract;
+    for (const auto* row : after) {
+        if (!compatible_with_older(row->compat_class)) contract.push_back(row->version + "_" + row->name + " (" + (row->compat_class.empty() ? "class unknown" : row->compat_class) + ")");
+    }
+    auto verify = [&](RunResult& r) {
+        if (!record || recorded_catalog.is_discarded() || recorded_catalog.is_null()) {
+            r.verification = "not recorded";
+            return;
+        }
+        auto now = read_catalog(session(), {m_config.history_schema});
+        auto changes = diff_catalogs(Catalog::from_json(recorded_catalog), now);
+        if (changes.empty()) {
+            r.verification = "matched";
+            return;
+        }
+        r.verification = "differs";
+        for (const auto& c : changes) r.differences.push_back(c.describe());
+    };
+    if (after.empty()) {
+        res.decision = "the schema is already at " + label + " (" + target + "); nothing to roll back";
+        res.nothing_to_do = true;
+    } else if (contract.empty() && !options.force_schema) {
+        res.decision = "every migration applied since " + label + " is expand-only (" + std::to_string(after.size()) +
+                       "): its app runs on this schema, so the schema stays (--force-schema rolls back anyway)";
+        res.nothing_to_do = true;
+    }
+    if (res.nothing_to_do) {
+        res.message = res.decision;
+        if (!options.dry_run && record && after.empty()) verify(res);
+        if (res.verification == "differs") {
+            res.code = ExitCode::drift;
+            res.message = "the schema is at " + target + " but differs from what " + label + " was deployed with";
+            res.hint = "someone changed the schema outside rollsafe; compare the differences and fix them by hand";
+        }
+        return res;
+    }
+    DownOptions d;
+    d.to_version = target.empty() ? std::string("0") : target;
+    d.prefer_stored = true;
+    d.dry_run = true;
+    d.reason = options.reason.empty() ? "rollback to " + label : options.reason;
+    d.release = options.release;
+    d.command = "rollback";
+    auto plan = plan_down(d);
+    bool all_transactional = std::all_of(plan.steps.begin(), plan.steps.end(), [](const PlannedStep& s) { return s.transactional; });
+    d.atomic = all_transactional;
+    res.decision = std::to_string(after.size()) + " migration(s) since " + label + " are not all expand-only (" +
+                   text::join(contract, ", ") + "): running their down scripts" +
+                   (all_transactional ? " in one transaction" : " one by one");
+    if (options.dry_run) {
+        res.plan = plan;
+        res.plan.atomic = all_transactional;
+        res.message = res.decision;
+        return res;
+    }
+    d.dry_run = false;
+    say(res.decision);
+    auto run = down(d);
+    run.decision = res.decision;
+    run.target_version = target;
+    if (run.code == ExitCode::ok) {
+        verify(run);
+        if (run.verification == "differs") {
+            run.code = ExitCode::drift;
+            run.message = "rolled back to " + target + ", but the schema differs from what " + label + " was deployed with (" +
+                          std::to_string(run.differences.size()) + " difference(s))";
+            run.hint = "the down scripts do not restore the schema exactly; see the differences";
+        } else {
+            run.message = "rolled back to " + label + " (" + target + ")" +
+                          (run.verification == "matched" ? "; schema verified against the release's record" : "");
+        }
+        if (m_config.freeze_on_rollback) set_freeze_after("rolled back to " + label, run.run_id, target, ExitCode::ok);
+    }
+    return run;
 }
 
 std::optional<LockHolder> Engine::lock_status() { return read_lock_holder(session(), m_config.history_schema); }

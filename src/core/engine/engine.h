@@ -12,6 +12,7 @@
 #include "core/check/check.h"
 #include "core/db/session.h"
 #include "core/engine/history.h"
+#include "core/engine/lockfile.h"
 #include "core/engine/migration_lock.h"
 #include "core/migrations/reader.h"
 
@@ -42,6 +43,7 @@ struct PlannedStep {
     const Migration* migration = nullptr;  // null for a stored down without a file
     std::string down_text;                 // for stored downs
     std::string up_sha256, up_drift_sha256, down_sha256, down_drift_sha256;
+    nlohmann::json suppressions = nlohmann::json::array();  // allowed findings, kept in history
 };
 
 struct Plan {
@@ -73,6 +75,39 @@ struct RunResult {
     std::string snapshot_id;
     std::string run_id;
     bool nothing_to_do = false;
+    // rollback only: the decision taken, and the check of the schema against the release's record.
+    std::string decision;
+    std::string target_version;
+    std::string verification;  // "matched", "differs", "not recorded", or "" when not checked
+    std::vector<std::string> differences;
+};
+
+// A deploy of a release as recorded by `up --release` (its schema version and catalog).
+struct ReleaseRecord {
+    std::string release, version, fingerprint, deployed_at, run_id;
+};
+
+struct GateOptions {
+    std::string release;  // empty: the newest migration of the local files
+    Millis wait{0};
+};
+
+// The verdict of `gate`: may this release's app start on the schema now?
+struct GateResult {
+    ExitCode code = ExitCode::ok;
+    std::string message, hint;
+    std::string release, needs_version, schema_version;
+    std::vector<std::string> missing;       // migrations the release needs that are not applied
+    std::vector<std::string> incompatible;  // applied migrations it cannot run against
+    int polls = 0;
+};
+
+struct RollbackOptions {
+    std::string release;                     // --to-release
+    std::optional<std::string> to_version;   // or --to-version
+    bool force_schema = false;               // run the downs even when all are expand-only
+    bool dry_run = false;
+    std::string reason;
 };
 
 struct UpOptions {
@@ -89,6 +124,7 @@ struct DownOptions {
     bool atomic = false;
     bool use_file = false;                  // a down file differs from the stored text: take the file
     bool use_stored = false;                // ... or the stored text
+    bool prefer_stored = false;             // rollback: the stored text wins without a drift stop
     bool dry_run = false;
     std::string release;
     std::string reason;
@@ -112,6 +148,7 @@ struct StatusReport {
     std::vector<StatusEntry> entries;
     std::optional<History::Freeze> freeze;
     std::optional<LockHolder> lock;
+    LockfileStatus lockfile;
     int applied = 0, pending = 0, dirty = 0, drifted = 0, missing = 0, out_of_order = 0;
 };
 
@@ -126,7 +163,12 @@ struct SnapshotRequest {
 // Outside pieces the engine calls; each may be left empty.
 struct EngineHooks {
     // Classifies the pending migrations (rollsafe check); empty: classes stay "unknown".
-    std::function<check::Report(const std::vector<const Migration*>&)> check;
+    struct CheckRequest {
+        std::vector<const Migration*> pending;
+        std::vector<const Migration*> applied;  // for the schema the rules learn from
+        int server_major = 0;                   // 0 when unknown
+    };
+    std::function<check::Report(const CheckRequest&)> check;
     // Takes a snapshot before a batch and returns its id; throws Error(SNAPSHOT_FAILED).
     std::function<std::string(db::Session&, const SnapshotRequest&)> snapshot;
     // Called with a short line of progress ("applying 0003_add_index ...").
@@ -161,6 +203,18 @@ public:
     // Imports another tool's history table ("golang-migrate", "dbmate", "flyway").
     RunResult baseline_from(const std::string& tool, const std::string& table, const std::string& reason,
                             bool dry_run);
+
+    // Tells whether the app of a release can start on the schema, waiting up to options.wait while
+    // the schema is behind or a migration runs (polling with backoff on one connection).
+    GateResult gate(const GateOptions& options);
+
+    // Brings the schema back to what a release (or version) needs: nothing when every migration
+    // since is expand-only, else a snapshot and the stored downs, newest first, atomically when
+    // all are transactional; then verifies the catalog against the release's record.
+    RunResult rollback(const RollbackOptions& options);
+
+    // Releases recorded in the database, oldest first.
+    std::vector<ReleaseRecord> releases();
 
     // Repairs a dirty (failed no-transaction) migration.
     enum class RepairAction { resume, mark_applied, mark_rolled_back };
@@ -203,6 +257,8 @@ private:
                           ExitCode code);
     HistoryRow base_row(const PlannedStep& step, const std::string& run_id) const;
     void say(const std::string& line) const;
+    void record_release(const std::string& release, const std::string& run_id);
+    std::optional<ReleaseRecord> recorded_release(const std::string& release, bool with_catalog, nlohmann::json* catalog);
 
     Config m_config;
     EngineHooks m_hooks;
