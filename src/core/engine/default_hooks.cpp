@@ -1,14 +1,22 @@
 #include "core/engine/default_hooks.h"
 
 #include "core/base/log.h"
+#include "core/check/check.h"
 #include "core/snapshot/hook.h"
 
 namespace rollsafe {
 
 EngineHooks default_engine_hooks(const Config& config) {
-    (void)config;
     EngineHooks hooks;
     hooks.progress = [](const std::string& line) { log::info("{}", line); };
+    // rollsafe check before `up`: classes go into history, blocking findings stop the run.
+    hooks.check = [config](const EngineHooks::CheckRequest& req) {
+        check::Options o;
+        o.pg_version = config.pg_version ? config.pg_version : (req.server_major ? req.server_major : 15);
+        o.lock_timeout_ms = config.lock_timeout.count();
+        o.applied = req.applied;
+        return check::check_migrations(req.pending, o);
+    };
     // A pg_dump snapshot before each up/down batch (snapshot.mode, per-migration directives).
     hooks.snapshot = snapshot::make_snapshot_hook(config);
     return hooks;
