@@ -370,11 +370,17 @@ void Analyzer::rename(const tree::Node& n) {
                type == "OBJECT_PROCEDURE") {
         std::string name = dotted_object_name(n["object"]);
         bool fn = type == "OBJECT_FUNCTION" || type == "OBJECT_PROCEDURE";
-        if (!object_is_new(object_key(fn ? "function" : "type", name)))
+        auto key = object_key(fn ? "function" : "type", name);
+        if (!object_is_new(key))
             hit("rename-object",
                 std::string("RENAME ") + (fn ? "FUNCTION " : "TYPE ") + name + " TO " + newname +
                     ": the old app still uses the old name",
                 m_stmt->offset);
+        auto scope = m_model->object_scope(key);
+        auto dot = name.rfind('.');
+        m_model->drop_object(key);
+        m_model->add_object(object_key(fn ? "function" : "type", (dot == std::string::npos ? "" : name.substr(0, dot + 1)) + newname),
+                            scope ? *scope : 0);
     } else if (type == "OBJECT_SEQUENCE") {
         auto key = range_key(rv);
         if (!relation_is_new(key))
@@ -623,25 +629,41 @@ void Analyzer::transaction(const tree::Node& n) {
     auto kind = n["kind"].str();
     bool begin = kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START";
     bool end = kind == "TRANS_STMT_COMMIT" || kind == "TRANS_STMT_ROLLBACK" || kind == "TRANS_STMT_PREPARE";
-    if (!begin && !end) return;
+    bool wrapper = m_unwrapped && ((begin && m_index == 0) ||
+                                   (end && m_index + 1 == static_cast<int>(m_sql->statements.size())));
+    if (wrapper) return;  // rollsafe removes the pair and runs the script in its own transaction
+    std::string what = begin ? "BEGIN"
+                       : kind == "TRANS_STMT_COMMIT"     ? "COMMIT"
+                       : kind == "TRANS_STMT_ROLLBACK"   ? "ROLLBACK"
+                       : kind == "TRANS_STMT_PREPARE"    ? "PREPARE TRANSACTION"
+                       : kind == "TRANS_STMT_SAVEPOINT"  ? "SAVEPOINT"
+                       : kind == "TRANS_STMT_RELEASE"    ? "RELEASE SAVEPOINT"
+                       : kind == "TRANS_STMT_ROLLBACK_TO" ? "ROLLBACK TO SAVEPOINT"
+                                                          : "transaction control";
+    // rollsafe refuses transaction control inside a migration (only a BEGIN ... COMMIT around the
+    // whole script is accepted, and removed), so `up` would stop with exit 2.
     if (m_wrapped) {
         hit("transaction-nesting",
-            begin ? std::string("BEGIN inside the transaction rollsafe opens for this migration")
-                  : std::string(kind == "TRANS_STMT_COMMIT" ? "COMMIT" : kind == "TRANS_STMT_ROLLBACK" ? "ROLLBACK" : "PREPARE TRANSACTION") +
-                        " ends the transaction rollsafe opened for this migration: a later failure leaves it half applied",
+            what + (begin ? std::string(" inside the transaction rollsafe opens for this migration")
+                    : end ? std::string(" would end the transaction rollsafe opened for this migration")
+                          : std::string(" inside the transaction rollsafe opens for this migration")) +
+                "; rollsafe refuses transaction control in a migration",
             m_stmt->offset);
         return;
     }
+    if (begin || end)
+        hit("transaction-nesting",
+            what + " in a no-transaction migration: rollsafe runs its statements one by one and refuses "
+                   "transaction control; split it into migrations",
+            m_stmt->offset);
     if (begin) {
-        if (m_in_tx) {
-            hit("transaction-nesting", "BEGIN inside a transaction that is already open", m_stmt->offset);
-            return;
-        }
+        if (m_in_tx) return;
         m_in_tx = true;
         m_timeout_before_tx = m_lock_timeout;
         m_tx_not_valid.clear();
         return;
     }
+    if (!end) return;
     if (kind == "TRANS_STMT_ROLLBACK") m_lock_timeout = m_timeout_before_tx;  // its SETs are undone
     m_in_tx = false;
     m_tx_not_valid.clear();

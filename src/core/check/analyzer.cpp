@@ -46,6 +46,14 @@ std::vector<Hit> Analyzer::analyze(const Script& script, const SqlSource& sql, c
     m_learn_only = learn_only;
     m_wrapped = !script.no_transaction();
     m_in_tx = m_wrapped;
+    // rollsafe drops a BEGIN ... COMMIT pair around the whole script (executable_statements).
+    auto tx_kind = [](const SqlStatement& st) {
+        return st.kind == "TransactionStmt" ? (*st.node)["kind"].str() : std::string();
+    };
+    m_unwrapped = sql.statements.size() >= 2 &&
+                  (tx_kind(sql.statements.front()) == "TRANS_STMT_BEGIN" ||
+                   tx_kind(sql.statements.front()) == "TRANS_STMT_START") &&
+                  tx_kind(sql.statements.back()) == "TRANS_STMT_COMMIT";
     m_hits.clear();
     m_renames.clear();
     m_views_created.clear();

@@ -73,6 +73,7 @@ private:
     bool m_down = false;
     bool m_learn_only = false;
     bool m_wrapped = true;     // rollsafe runs the script in one transaction
+    bool m_unwrapped = false;  // a BEGIN ... COMMIT around the whole script, which rollsafe removes
     bool m_in_tx = true;       // a transaction block is open at this statement
     long long m_lock_timeout = 0;
     long long m_timeout_before_tx = 0;  // restored when an explicit transaction ends (SET LOCAL)

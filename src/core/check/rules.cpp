@@ -361,15 +361,17 @@ std::vector<RuleInfo> build_catalogue() {
          "PostgreSQL refuses these inside a transaction block: the migration fails.",
          "Move the statement to a migration marked `-- rollsafe:no-transaction`.",
          {}},
-        {"transaction-nesting", "BEGIN/COMMIT inside a migration rollsafe wraps", "transaction", E,
-         {"new-app", "data"}, {}, "",
-         "BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK or PREPARE TRANSACTION in a migration that rollsafe "
-         "runs in its own transaction (no `-- rollsafe:no-transaction`), or a BEGIN inside BEGIN.",
-         "rollsafe already opened a transaction: BEGIN only warns, but COMMIT ends it early, so a later "
-         "failure leaves the migration half applied and unrecorded, and ROLLBACK silently discards work "
-         "rollsafe then records as applied.",
-         "Remove the transaction statements; mark the migration `-- rollsafe:no-transaction` if it really "
-         "needs its own transactions.",
+        {"transaction-nesting", "Transaction control inside a migration", "transaction", E, {"new-app", "data"}, {},
+         "",
+         "BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, PREPARE TRANSACTION or SAVEPOINT inside a migration. "
+         "A BEGIN ... COMMIT around the whole script is accepted: rollsafe removes it and runs the script in "
+         "its own transaction.",
+         "rollsafe runs each migration in one transaction (or, with `-- rollsafe:no-transaction`, statement by "
+         "statement) and records it in the same step. A COMMIT in the middle would end that transaction early, "
+         "so a later failure leaves the migration half applied and unrecorded; a ROLLBACK would discard work "
+         "rollsafe then records as applied. rollsafe therefore refuses such scripts (`up` exits 2).",
+         "Remove the transaction statements. Statements that need their own transactions go into separate "
+         "migrations, each marked `-- rollsafe:no-transaction` where needed.",
          {"transaction-nesting"}},
         {"uncommitted-transaction", "A transaction that is never committed", "transaction", E, {"new-app"}, {},
          "", "A no-transaction migration that runs BEGIN without a matching COMMIT.",
