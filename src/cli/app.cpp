@@ -263,7 +263,7 @@ int run(int argc, char** argv) {
         ->check(CLI::Range(9, 99));
     chk->add_option("--blue", check_args.blue, "release running now (releases.toml): check the migrations after it");
     chk->add_option("--green", check_args.green, "release being deployed (releases.toml): check up to its last migration");
-    chk->add_option("--releases", check_args.releases, "releases file (default: ./releases.toml, else beside the migrations folder)");
+    chk->add_option("--releases", check_args.releases, "releases file (default: releases.toml beside the migrations folder)");
     chk->add_option("--disable", check_args.disable, "skip a rule (repeatable)");
     chk->add_flag("--list-rules", check_args.list_rules, "print the rule catalogue and exit");
     on_run([&](Context& c) { return run_check(c, check_args); });

@@ -8,13 +8,13 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
-#include "core/base/fs.h"
 #include "core/base/text.h"
 #include "core/check/check.h"
 #include "core/check/inputs.h"
 #include "core/check/output.h"
 #include "core/check/rules.h"
 #include "core/migrations/reader.h"
+#include "core/migrations/releases.h"
 
 namespace rollsafe::cli {
 namespace {
@@ -29,17 +29,6 @@ std::string env(const char* name) {
 void write_stdout(const std::string& s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
-}
-
-// releases.toml: the flag, else beside the current directory, else beside the migrations folder.
-std::string releases_path(const Context& ctx, const CheckArgs& args) {
-    if (!args.releases.empty()) return args.releases;
-    if (fs::exists("releases.toml")) return "releases.toml";
-    std::string dir = ctx.config.migrations_dir;
-    auto slash = dir.find_last_of('/');
-    std::string parent = slash == std::string::npos ? "." : dir.substr(0, slash);
-    if (fs::exists(parent + "/releases.toml")) return parent + "/releases.toml";
-    return "releases.toml";
 }
 
 std::string list_rules(bool json) {
@@ -144,9 +133,8 @@ int run_check(Context& ctx, const CheckArgs& args) {
     }
     auto set = read_migrations(ctx.config.migrations_dir, ctx.config.layout, problems);
     if (by_release) {
-        auto path = releases_path(ctx, args);
-        auto releases = check::read_releases(path);
-        auto range = check::select_release_range(set, releases, args.blue, args.green, path);
+        auto releases = read_releases(args.releases.empty() ? releases_path_for(ctx.config.migrations_dir) : args.releases);
+        auto range = check::select_release_range(set, releases, args.blue, args.green);
         return check_and_report(ctx, args, range.selected, range.applied, true, problems);
     }
     std::vector<const Migration*> selected;

@@ -11,7 +11,6 @@
 #include "core/base/fs.h"
 #include "core/base/sha256.h"
 #include "core/base/text.h"
-#include "core/base/toml_reader.h"
 
 namespace rollsafe::check {
 namespace {
@@ -111,46 +110,18 @@ std::vector<Migration> read_sql_files(const std::vector<std::string>& paths, std
     return out;
 }
 
-std::vector<Release> read_releases(const std::string& path) {
-    int err = 0;
-    auto content = fs::read_file(path, &err);
-    if (!content)
-        throw usage_error(path + ": cannot read: " + std::strerror(err),
-                          "--blue/--green read releases.toml ([releases] \"v1.0.0\" = \"0002\"); create it or pass "
-                          "--releases FILE");
-    std::vector<Release> out;
-    std::vector<Diagnostic> problems;
-    for (const auto& v : read_toml(*content, path)) {
-        if (!text::starts_with(v.key, "releases.")) continue;
-        Release r;
-        r.name = v.key.substr(9);
-        r.line = v.line;
-        auto version = v.type == TomlValue::Type::string || v.type == TomlValue::Type::integer
-                           ? Version::parse(v.text)
-                           : std::nullopt;
-        if (!version) {
-            problems.push_back({path, v.line, v.col,
-                                "release \"" + r.name + "\" must map to a migration version such as \"0002\"", ""});
-            continue;
-        }
-        r.last = *version;
-        out.push_back(std::move(r));
-    }
-    if (!problems.empty())
-        throw Error(ExitCode::usage, problems.front().location_and_message(),
-                    "each release maps to the last migration version it ships", problems);
-    return out;
-}
-
-ReleaseRange select_release_range(const MigrationSet& set, const std::vector<Release>& releases,
-                                  const std::string& blue, const std::string& green,
-                                  const std::string& releases_path) {
+ReleaseRange select_release_range(const MigrationSet& set, const ReleaseFile& releases, const std::string& blue,
+                                  const std::string& green) {
+    const std::string& releases_path = releases.path;
+    if (!releases.exists)
+        throw usage_error(releases_path + ": no such file",
+                          "--blue/--green read releases.toml ([releases] \"v1.0.0\" = \"0002\") beside the migrations "
+                          "folder; create it or pass --releases FILE");
     auto find = [&](const std::string& name) -> const Release* {
         if (name.empty()) return nullptr;
-        for (const auto& r : releases)
-            if (r.name == name) return &r;
+        if (const Release* r = releases.find(name)) return r;
         std::vector<std::string> known;
-        for (const auto& r : releases) known.push_back(r.name);
+        for (const auto& r : releases.releases) known.push_back(r.name);
         throw usage_error(releases_path + ": no release \"" + name + "\"",
                           known.empty() ? std::string("add it under [releases]")
                                         : "known releases: " + text::join(known, ", "));
@@ -158,25 +129,25 @@ ReleaseRange select_release_range(const MigrationSet& set, const std::vector<Rel
     const Release* b = find(blue);
     const Release* g = find(green);
     for (const Release* r : {b, g}) {
-        if (r && !set.find(r->last))
+        if (r && !set.find(r->version))
             throw usage_error(releases_path + ":" + std::to_string(r->line) + ": release \"" + r->name + "\" ships " +
-                                  r->last.text() + ", but " + set.dir + " has no migration with that version",
+                                  r->version.text() + ", but " + set.dir + " has no migration with that version",
                               "fix releases.toml or the migrations folder");
     }
-    if (b && g && !(b->last < g->last))
-        throw usage_error("release \"" + g->name + "\" (" + g->last.text() + ") is not newer than \"" + b->name +
-                              "\" (" + b->last.text() + ")",
+    if (b && g && !(b->version < g->version))
+        throw usage_error("release \"" + g->name + "\" (" + g->version.text() + ") is not newer than \"" + b->name +
+                              "\" (" + b->version.text() + ")",
                           "--blue is the release running now, --green the one being deployed");
     ReleaseRange range;
     for (const auto& m : set.migrations) {
-        if (b && m.version <= b->last) {
+        if (b && m.version <= b->version) {
             range.applied.push_back(&m);
-        } else if (!g || m.version <= g->last) {
+        } else if (!g || m.version <= g->version) {
             range.selected.push_back(&m);
         }
     }
-    range.description = (b ? b->name + " (" + b->last.text() + ")" : std::string("the first migration")) + " -> " +
-                        (g ? g->name + " (" + g->last.text() + ")" : std::string("the last migration"));
+    range.description = (b ? b->name + " (" + b->version.text() + ")" : std::string("the first migration")) + " -> " +
+                        (g ? g->name + " (" + g->version.text() + ")" : std::string("the last migration"));
     return range;
 }
 

@@ -1,13 +1,14 @@
 #pragma once
 
 // What `rollsafe check` checks when it works on files alone: loose .sql files named on the
-// command line, or the migrations of a release range from releases.toml (--blue/--green).
+// command line, or the migrations of a release range of releases.toml (--blue/--green).
 
 #include <string>
 #include <vector>
 
 #include "core/migrations/migration.h"
 #include "core/migrations/reader.h"
+#include "core/migrations/releases.h"
 
 namespace rollsafe::check {
 
@@ -18,17 +19,6 @@ namespace rollsafe::check {
 // and bad directives are appended to `problems`.
 std::vector<Migration> read_sql_files(const std::vector<std::string>& paths, std::vector<Diagnostic>& problems);
 
-// One entry of releases.toml: a release and the last migration version it ships.
-struct Release {
-    std::string name;
-    Version last;
-    int line = 0;
-};
-
-// Reads releases.toml ([releases] "v1.0.0" = "0002"). Throws Error(USAGE) with file:line for a
-// missing file, bad TOML, or a value that is not a migration version.
-std::vector<Release> read_releases(const std::string& path);
-
 // The migrations a release step ships, and the ones before it.
 struct ReleaseRange {
     std::vector<const Migration*> selected;  // after blue's last version, up to green's
@@ -36,11 +26,11 @@ struct ReleaseRange {
     std::string description;                 // "v1.0.0 (0002) -> v1.1.0 (0004)"
 };
 
-// Selects the migrations after release `blue` up to release `green` (either may be empty: from
-// the first migration, or to the last). Throws Error(USAGE) for an unknown release, a green that
-// is not newer than blue, or a release whose last version has no migration.
-ReleaseRange select_release_range(const MigrationSet& set, const std::vector<Release>& releases,
-                                  const std::string& blue, const std::string& green,
-                                  const std::string& releases_path);
+// Selects the migrations after release `blue` up to release `green` of releases.toml (either may
+// be empty: from the first migration, or to the last). Throws Error(USAGE) for a missing
+// releases file, an unknown release, a green that is not newer than blue, or a release whose last
+// version has no migration.
+ReleaseRange select_release_range(const MigrationSet& set, const ReleaseFile& releases, const std::string& blue,
+                                  const std::string& green);
 
 }  // namespace rollsafe::check
