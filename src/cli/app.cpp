@@ -342,6 +342,14 @@ int run(int argc, char** argv) {
     restore->add_option("--reason", restore_args.reason, "why (recorded in history)");
     on_run([&](Context& c) { return run_restore(c, restore_args); });
 
+    // --- demo
+    DemoArgs demo_args;
+    auto* demo = add("demo", "walk a whole incident on a throwaway PostgreSQL: deploy, fail, gate, rollback, restore, report",
+                     "  rollsafe demo\n  rollsafe demo --keep\n");
+    demo->add_option("--example", demo_args.example, "the migrations project to use (default: migrations-example)");
+    demo->add_flag("--keep", demo_args.keep, "keep the project images afterwards");
+    on_run([&](Context& c) { return run_demo(c, demo_args); });
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -134,6 +134,12 @@ struct ReportArgs {
 };
 int run_report(Context& ctx, const ReportArgs& args);
 
+struct DemoArgs {
+    std::string example;
+    bool keep = false;
+};
+int run_demo(Context& ctx, const DemoArgs& args);
+
 struct CheckArgs {
     std::vector<std::string> files;    // loose .sql files or folders; empty: the migrations folder
     std::string format;                // text | json | sarif | junit | github | markdown; empty: --output

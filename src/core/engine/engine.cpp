@@ -1538,9 +1538,13 @@ RunResult Engine::rollback(const RollbackOptions& options) {
     auto plan = plan_down(d);
     bool all_transactional = std::all_of(plan.steps.begin(), plan.steps.end(), [](const PlannedStep& s) { return s.transactional; });
     d.atomic = all_transactional;
-    res.decision = std::to_string(after.size()) + " migration(s) since " + label + " are not all expand-only (" +
-                   text::join(contract, ", ") + "): running their down scripts" +
-                   (all_transactional ? " in one transaction" : " one by one");
+    res.decision = contract.empty()
+                       ? "--force-schema: running the down scripts of the " + std::to_string(after.size()) +
+                             " migration(s) since " + label + ", although all are expand-only"
+                       : std::to_string(contract.size()) + " of the " + std::to_string(after.size()) +
+                             " migration(s) since " + label + " break its app (" + text::join(contract, ", ") +
+                             "): running their down scripts";
+    res.decision += all_transactional ? ", in one transaction" : ", one by one";
     if (options.dry_run) {
         res.plan = plan;
         res.plan.atomic = all_transactional;

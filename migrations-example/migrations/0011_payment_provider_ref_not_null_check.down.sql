@@ -1,0 +1,1 @@
+ALTER TABLE payments DROP CONSTRAINT payments_provider_ref_not_null;

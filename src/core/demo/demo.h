@@ -1,0 +1,24 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace rollsafe {
+
+struct DemoOptions {
+    std::string binary;       // the rollsafe executable to run each step with
+    std::string example_dir;  // migrations-example (empty: search the usual places)
+    bool keep = false;        // keep the sandbox and project folder for poking around
+};
+
+// Returns the migrations-example folder: $ROLLSAFE_EXAMPLE_DIR, <binary dir>/../share/rollsafe/
+// migrations-example, or the source tree's; throws Error(USAGE) when none exists.
+std::string find_example_dir(const std::string& binary, const std::string& preferred = {});
+
+// Walks a whole incident on a throwaway PostgreSQL with migrations-example, printing each
+// command before it runs it: deploy the first release, the expand release, the contract
+// release; the app fails and is rolled back, gate, rollback --to-release, a table restore, the
+// report. Returns 0 when every step ended as expected; throws Error when one did not.
+int run_demo(const DemoOptions& options, const std::function<void(const std::string&)>& out);
+
+}  // namespace rollsafe
