@@ -94,7 +94,8 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
     } else {
         posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
     }
-    posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
+    if (spec.merge_stderr && spec.stdout_path.empty()) posix_spawn_file_actions_adddup2(&actions, out.fd[1], 2);
+    else posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
     if (!spec.cwd.empty())
         posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
 

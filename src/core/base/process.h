@@ -25,6 +25,7 @@ struct ProcessSpec {
     std::function<void()> on_tick;        // called about every 200 ms while the child runs
     std::function<void(pid_t)> on_start;  // called once the child runs (tests use the pid)
     std::string cwd;                      // working directory of the child; empty: ours
+    bool merge_stderr = false;            // stderr into the captured stdout, in the order written
 };
 
 struct ProcessResult {
