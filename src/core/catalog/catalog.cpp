@@ -65,7 +65,18 @@ Catalog read_catalog(db::Session& s, const std::set<std::string>& exclude) {
              "c.relpersistence AS persistence, c.relacl::text AS acl, obj_description(c.oid, 'pg_class') AS comment, "
              "CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition, "
              "CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound, "
-             "c.relrowsecurity AS row_security "
+             "c.relrowsecurity AS row_security, "
+             // What a view reads (from its rewrite rule's dependencies): a dropped column or table
+             // takes the view with it (CASCADE), and a diff names what it read.
+             "CASE WHEN c.relkind IN ('v', 'm') THEN (SELECT string_agg(DISTINCT quote_ident(rn.nspname) || '.' || "
+             "quote_ident(rc.relname) || CASE WHEN d.refobjsubid > 0 THEN '.' || quote_ident(ra.attname) ELSE '' END, "
+             "', ' ORDER BY quote_ident(rn.nspname) || '.' || quote_ident(rc.relname) || CASE WHEN d.refobjsubid > 0 "
+             "THEN '.' || quote_ident(ra.attname) ELSE '' END) "
+             " FROM pg_rewrite rw JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid "
+             " AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid "
+             " JOIN pg_class rc ON rc.oid = d.refobjid JOIN pg_namespace rn ON rn.oid = rc.relnamespace "
+             " LEFT JOIN pg_attribute ra ON ra.attrelid = d.refobjid AND ra.attnum = d.refobjsubid "
+             " WHERE rw.ev_class = c.oid) END AS reads "
              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
              "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " + nsp + " AND " +
                  not_extension_member("pg_class", "c.oid"),
@@ -112,7 +123,8 @@ Catalog read_catalog(db::Session& s, const std::set<std::string>& exclude) {
     add_rows(c, s,
              "SELECT quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || "
              "pg_get_function_identity_arguments(p.oid) || ')', pg_get_function_result(p.oid) AS result, "
-             "l.lanname AS language, p.provolatile AS volatility, md5(p.prosrc) AS body_md5, p.prosecdef AS security_definer "
+             "l.lanname AS language, p.provolatile AS volatility, md5(p.prosrc) AS body_md5, p.prosecdef AS security_definer, "
+             "p.prokind AS kind, p.proacl::text AS acl "
              "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang "
              "WHERE " + nsp + " AND " + not_extension_member("pg_proc", "p.oid"),
              "function");

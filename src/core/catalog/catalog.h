@@ -12,10 +12,13 @@
 namespace rollsafe {
 
 // The schema of a database as a flat map of objects, each with canonical attributes:
-// "table:public.orders", "column:public.orders.note", "constraint:public.orders.orders_pkey",
-// "index:public.orders_created_at_idx", "enum:public.order_status", "view:public.v",
-// "function:public.f(integer)", "trigger:public.orders.t", "sequence:public.s",
-// "policy:public.orders.p", "domain:public.email", "schema:reporting", "extension:btree_gist".
+// "relation:public.orders" (kind table, view, materialized view, sequence, ...; a view also
+// names the columns it reads), "column:public.orders.note" (type, not_null, default, identity,
+// generated, acl), "constraint:public.orders.orders_pkey" (definition, validated),
+// "index:public.orders_created_at_idx" (definition, valid), "enum:public.order_status" (labels),
+// "function:public.f(integer)" (result, language, body, acl), "trigger:public.orders.t",
+// "sequence:public.s", "policy:public.orders.p", "domain:public.email", "schema:reporting",
+// "extension:btree_gist". Identifiers in keys are quoted as quote_ident() quotes them.
 // Used to fingerprint the schema a release was deployed with, to verify a rollback, and to diff
 // schema states for blue/green checks.
 struct Catalog {
