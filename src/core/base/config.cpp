@@ -98,6 +98,9 @@ const std::vector<Key>& keys() {
                    "what `up` does with blocking check findings"),
         INT_KEY("check.pg_version", pg_version,
                 "PostgreSQL major version the rules assume (0: detect)"),
+        STR_KEY("check.layers", check_layers,
+                "layers `up` runs before applying: rules, diff, contracts, roundtrip (a scratch "
+                "database for all but rules)"),
         CHOICE_KEY("log.format", log_format, "text|json", "log format on stderr"),
     };
     return k;

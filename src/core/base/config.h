@@ -42,6 +42,7 @@ struct Config {
     // [check]
     std::string check_level = "error";  // error | warn | off
     int pg_version = 0;                 // 0: the server's, or 15 without a server
+    std::string check_layers = "rules";  // layers `up` runs first: rules,diff,contracts,roundtrip
     // [log]
     std::string log_format = "text";  // text | json
 

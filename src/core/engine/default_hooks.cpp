@@ -2,6 +2,7 @@
 
 #include "core/base/log.h"
 #include "core/check/check.h"
+#include "core/compat/up_check.h"
 #include "core/snapshot/hook.h"
 
 namespace rollsafe {
@@ -15,7 +16,11 @@ EngineHooks default_engine_hooks(const Config& config) {
         o.pg_version = config.pg_version ? config.pg_version : (req.server_major ? req.server_major : 15);
         o.lock_timeout_ms = config.lock_timeout.count();
         o.applied = req.applied;
-        return check::check_migrations(req.pending, o);
+        auto report = check::check_migrations(req.pending, o);
+        // Opt-in (check.layers): the pending migrations tried on a scratch copy of the schema;
+        // what the database shows refines the classes history records.
+        compat::add_dynamic_layers(report, config, req.pending, req.applied);
+        return report;
     };
     // A pg_dump snapshot before each up/down batch (snapshot.mode, per-migration directives).
     hooks.snapshot = snapshot::make_snapshot_hook(config);
