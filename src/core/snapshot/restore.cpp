@@ -388,7 +388,12 @@ public:
             return res;
         }
         try {
-            res.attempts = job.options.mode == "swap" ? swap(job, lock, history, audit) : replace_rows(job, lock, history, audit);
+            if (job.options.mode == "swap") {
+                check_orphans(job);  // early and without locks; the validating ADD CONSTRAINT enforces it again
+                res.attempts = swap(job, lock, history, audit);
+            } else {
+                res.attempts = replace_rows(job, lock, history, audit);
+            }
         } catch (...) {
             drop_staging(job);
             throw;
@@ -644,6 +649,36 @@ private:
         }
     }
 
+    // Throws Error(USAGE) listing every foreign key of another table whose rows would lose their
+    // parent row if the staged rows replaced the live ones.
+    void check_orphans(Job& job) {
+        auto& s = *job.session;
+        const std::string staged = q(job.plan.staging_schema, job.entry.name);
+        std::vector<std::string> problems;
+        for (const auto& fk : job.live.fks) {
+            auto child_cols = text::split(fk.child_cols, ',');
+            auto ref_cols = text::split(fk.ref_cols, ',');
+            std::vector<std::string> not_null, eq;
+            for (std::size_t i = 0; i < child_cols.size() && i < ref_cols.size(); ++i) {
+                std::string cc(text::trim(child_cols[i])), rc(text::trim(ref_cols[i]));
+                not_null.push_back("c." + cc + " IS NOT NULL");
+                eq.push_back("s." + rc + " = c." + cc);
+            }
+            long long orphans = std::stoll(
+                s.exec("SELECT count(*) FROM " + q(fk.child_schema, fk.child_name) + " c WHERE " +
+                       text::join(not_null, " AND ") + " AND NOT EXISTS (SELECT 1 FROM " + staged + " s WHERE " +
+                       text::join(eq, " AND ") + ")")
+                    .get(0, 0, "0"));
+            if (orphans > 0)
+                problems.push_back(std::to_string(orphans) + " row(s) of " + q(fk.child_schema, fk.child_name) +
+                                   " reference rows the snapshot does not have (foreign key " + fk.name + ")");
+        }
+        if (!problems.empty())
+            throw usage_error("cannot restore " + job.plan.table + " without orphaning rows of other tables, nothing "
+                              "was changed: " + text::join(problems, "; "),
+                              "restore or fix those rows first, or use --mode side-by-side and reconcile by hand");
+    }
+
     int swap(Job& job, MigrationLock& lock, History& history, HistoryRow audit) {
         auto& s = *job.session;
         const std::string schema = job.entry.schema, name = job.entry.name;
@@ -817,26 +852,7 @@ private:
             for (const auto& fk : job.live.fks) s.exec("LOCK TABLE " + q(fk.child_schema, fk.child_name) + " IN SHARE MODE");
             stage(job, "locked");
             // No child row may lose its parent: ON DELETE CASCADE would silently delete it.
-            for (const auto& fk : job.live.fks) {
-                auto child_cols = text::split(fk.child_cols, ',');
-                auto ref_cols = text::split(fk.ref_cols, ',');
-                std::vector<std::string> not_null, eq;
-                for (std::size_t i = 0; i < child_cols.size() && i < ref_cols.size(); ++i) {
-                    std::string cc(text::trim(child_cols[i])), rc(text::trim(ref_cols[i]));
-                    not_null.push_back("c." + cc + " IS NOT NULL");
-                    eq.push_back("s." + rc + " = c." + cc);
-                }
-                long long orphans = std::stoll(
-                    s.exec("SELECT count(*) FROM " + q(fk.child_schema, fk.child_name) + " c WHERE " +
-                           text::join(not_null, " AND ") + " AND NOT EXISTS (SELECT 1 FROM " + staged + " s WHERE " +
-                           text::join(eq, " AND ") + ")")
-                        .get(0, 0, "0"));
-                if (orphans > 0)
-                    throw usage_error(std::to_string(orphans) + " row(s) of " + q(fk.child_schema, fk.child_name) +
-                                          " reference rows of " + job.plan.table + " that the snapshot does not have "
-                                          "(foreign key " + fk.name + "); nothing was changed",
-                                      "restore or fix those rows first, or use --mode side-by-side");
-            }
+            check_orphans(job);
             s.exec("ALTER TABLE " + live_table + " DISABLE TRIGGER USER");
             if (key.empty()) {
                 s.exec("DELETE FROM " + live_table);

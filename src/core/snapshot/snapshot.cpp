@@ -68,10 +68,27 @@ std::vector<TableEntry> describe_relations(db::Session& session, const std::vect
     std::string oids = "{";
     for (std::size_t i = 0; i < relations.size(); ++i) oids += (i ? "," : "") + std::to_string(relations[i].relation.oid);
     oids += "}";
-    auto r = session.exec_params(
-        "SELECT c.oid::bigint, c.relkind::text, c.reltuples::bigint, pg_table_size(c.oid), "
-        "pg_total_relation_size(c.oid) FROM pg_class c WHERE c.oid = ANY($1::oid[])",
-        {oids});
+    // pg_table_size() takes an ACCESS SHARE lock: behind a migration's ACCESS EXCLUSIVE lock it
+    // would wait, so it gets a moment, then the page counts of the catalog (lock-free) stand in.
+    db::Result r;
+    try {
+        db::Transaction tx(session, "SET LOCAL lock_timeout = '100ms'");
+        r = session.exec_params(
+            "SELECT c.oid::bigint, c.relkind::text, c.reltuples::bigint, pg_table_size(c.oid), "
+            "pg_total_relation_size(c.oid) FROM pg_class c WHERE c.oid = ANY($1::oid[])",
+            {oids});
+        tx.commit();
+    } catch (const db::DbError& e) {
+        if (!e.lock_timeout()) throw;
+        r = session.exec_params(
+            "SELECT c.oid::bigint, c.relkind::text, c.reltuples::bigint, "
+            "(c.relpages + coalesce(t.relpages, 0))::bigint * current_setting('block_size')::bigint, "
+            "(c.relpages + coalesce(t.relpages, 0) + coalesce((SELECT sum(i.relpages) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0))::bigint "
+            "* current_setting('block_size')::bigint "
+            "FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = ANY($1::oid[])",
+            {oids});
+    }
     std::map<long long, std::size_t> row_of;
     for (std::size_t i = 0; i < r.size(); ++i) row_of[std::stoll(r.get(i, 0))] = i;
     for (const auto& t : relations) {

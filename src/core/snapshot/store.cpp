@@ -94,6 +94,11 @@ void TempArchive::commit(const std::string& final_path) {
 
 SnapshotStore::SnapshotStore(std::string dir) : m_dir(std::move(dir)) {
     while (m_dir.size() > 1 && m_dir.back() == '/') m_dir.pop_back();
+    // Absolute from here on: messages, manifests and pg_dump's argv then name the real place.
+    if (!m_dir.empty() && m_dir[0] != '/') {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof cwd)) m_dir = std::string(cwd) + (m_dir == "." ? "" : "/" + m_dir);
+    }
 }
 
 void SnapshotStore::prepare() const {

@@ -42,6 +42,7 @@ struct PruneResult {
 // The snapshot folder: <id>.dump archives with <id>.json manifests.
 class SnapshotStore {
 public:
+    // dir may be relative to the working folder; it is made absolute.
     explicit SnapshotStore(std::string dir);
 
     // Creates the folder 0700, or tightens an existing one we own to 0700. Throws
