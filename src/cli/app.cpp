@@ -252,8 +252,10 @@ int run(int argc, char** argv) {
 
     // --- check
     CheckArgs check_args;
-    auto* chk = add("check", "blue/green and lock-safety rules on the migrations' parse trees; no database needed",
+    auto* chk = add("check", "blue/green and lock-safety verdicts: rules on the parse trees, then (--blue/--green) a scratch database",
                     "  rollsafe check\n  rollsafe check --blue v2.3.1 --green v2.4.0 --format sarif > rollsafe.sarif\n"
+                    "  rollsafe check --blue v2.3.1 --green v2.4.0 --layers rules,diff,contracts,roundtrip --with-data\n"
+                    "  rollsafe check --blue v2.3.1 --green v2.4.0 --dev-url postgres://ci@localhost/postgres -f markdown\n"
                     "  rollsafe check migrations/0042_drop_phone.up.sql --pg-version 11\n"
                     "  rollsafe check --list-rules\n");
     chk->add_option("files", check_args.files, "loose .sql files (x.down.sql beside x.sql is its down); default: the migrations folder");
@@ -266,6 +268,13 @@ int run(int argc, char** argv) {
     chk->add_option("--releases", check_args.releases, "releases file (default: releases.toml beside the migrations folder)");
     chk->add_option("--disable", check_args.disable, "skip a rule (repeatable)");
     chk->add_flag("--list-rules", check_args.list_rules, "print the rule catalogue and exit");
+    // Dynamic layers (docs/compatibility.md): the migrations tried on a scratch database.
+    chk->add_option("--layers", check_args.layers,
+                    "rules,diff,contracts,roundtrip (default: rules,diff,contracts with --blue/--green, else rules)");
+    chk->add_option("--dev-url", check_args.dev_url, "create scratch databases on this server (needs CREATEDB) instead of an embedded one");
+    chk->add_option("--pg-bindir", check_args.pg_bindir, "PostgreSQL server binaries for the embedded scratch database (default: search)");
+    chk->add_option("--contracts", check_args.contracts, "folder of <release>.sql app contracts (default: contracts/ beside releases.toml)");
+    chk->add_flag("--with-data", check_args.with_data, "round-trip: rows green's contract INSERTs write must survive the downs for blue");
     on_run([&](Context& c) { return run_check(c, check_args); });
 
     // --- gate
@@ -349,6 +358,20 @@ int run(int argc, char** argv) {
     demo->add_option("--example", demo_args.example, "the migrations project to use (default: migrations-example)");
     demo->add_flag("--keep", demo_args.keep, "keep the project images afterwards");
     on_run([&](Context& c) { return run_demo(c, demo_args); });
+
+    // --- contract (issue 6)
+    ContractArgs contract_args;
+    auto* contract = add("contract", "capture a release's app contract (the SQL it runs) from pg_stat_statements",
+                         "  rollsafe contract capture --release v2.4.0\n"
+                         "  rollsafe contract capture --release v2.4.0 --merge --min-calls 5\n"
+                         "  rollsafe contract capture --release v2.4.0 --out - > contracts/v2.4.0.sql\n");
+    contract->add_option("action", contract_args.action, "capture")->check(CLI::IsMember({"capture"}));
+    contract->add_option("--release", contract_args.release, "the release whose app ran the statements")->required();
+    contract->add_option("--out", contract_args.out, "file to write, - for stdout (default: contracts/<release>.sql)");
+    contract->add_option("--min-calls", contract_args.min_calls, "leave out statements run fewer times (default 1)");
+    contract->add_flag("--merge", contract_args.merge, "keep an existing contract and add the statements it lacks");
+    contract->add_flag("--force", contract_args.force, "overwrite an existing contract");
+    on_run([&](Context& c) { return run_contract(c, contract_args); });
 
     try {
         app.parse(argc, argv);

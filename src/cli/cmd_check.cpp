@@ -1,18 +1,25 @@
-// `rollsafe check`: blue/green and lock-safety verdicts from migration files alone.
+// `rollsafe check`: blue/green and lock-safety verdicts from the migration files (rules) and, with
+// --blue/--green or --layers, from a scratch database (diff, contracts, round-trip).
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "cli/commands.h"
 #include "core/base/error.h"
+#include "core/base/log.h"
 #include "core/base/text.h"
 #include "core/check/check.h"
 #include "core/check/inputs.h"
 #include "core/check/output.h"
 #include "core/check/rules.h"
+#include "core/compat/compat.h"
+#include "core/compat/contract.h"
+#include "core/compat/output.h"
+#include "core/engine/engine.h"
 #include "core/migrations/reader.h"
 #include "core/migrations/releases.h"
 
@@ -60,11 +67,107 @@ std::string list_rules(bool json) {
     return out;
 }
 
+// Prints the rules' report with the dynamic layers' one and the verdict; returns the exit code.
+int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Report& report, const compat::Report& dynamic,
+                               const compat::Layers& layers) {
+    compat::refine_classes(report, dynamic);
+    auto verdict = compat::verdict(report, &dynamic, layers);
+    check::RenderOptions render;
+    render.tool_version = ROLLSAFE_VERSION;
+    std::string format = args.format.empty() ? (ctx.json() ? "json" : "text") : args.format;
+    render.color = format == "text" && !ctx.globals.no_color && env("NO_COLOR").empty() && isatty(STDOUT_FILENO);
+    check::Report with_findings = report;
+    compat::add_findings(with_findings, dynamic);
+    auto markdown = [&] {
+        return (layers.rules ? check::render_markdown(report, render) + "\n" : std::string()) +
+               compat::render_markdown(dynamic) + "**" + verdict.text + "**\n";
+    };
+    if (format == "text") {
+        write_stdout((layers.rules ? check::render_text(report, render) + "\n" : std::string()) +
+                     compat::render_text(dynamic) + "\n" + verdict.text + "\n");
+    } else if (format == "json") {
+        auto doc = nlohmann::json::parse(check::render_json(report, render));
+        doc["compat"] = compat::render_json(dynamic);
+        doc["verdict"] = {{"compatible", verdict.compatible}, {"exit_code", verdict.exit_code}, {"text", verdict.text},
+                          {"layers", text::split(layers.text(), ',')}};
+        write_stdout(doc.dump(2) + "\n");
+    } else if (format == "sarif") {
+        write_stdout(check::render_sarif(with_findings, render));
+    } else if (format == "junit") {
+        write_stdout(compat::splice_junit(check::render_junit(report, render), dynamic));
+    } else if (format == "github") {
+        write_stdout(check::render_github(with_findings, render));
+    } else if (format == "markdown") {
+        write_stdout(markdown());
+    }
+    if (env("GITHUB_ACTIONS") == "true" && args.format.empty()) {
+        if (format != "github") write_stdout(check::render_github(with_findings, render));
+        std::string summary = env("GITHUB_STEP_SUMMARY");
+        if (!summary.empty()) {
+            std::ofstream f(summary, std::ios::app);
+            f << markdown();
+        }
+    }
+    return verdict.exit_code;
+}
+
+// The dynamic layers (docs/compatibility.md): the migrations tried on a scratch database. Returns
+// nullopt when only the rules were asked for.
+std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& args, const compat::Layers& layers,
+                                                 const std::vector<const Migration*>& selected,
+                                                 const std::vector<const Migration*>& applied, bool unparsable) {
+    if (!layers.dynamic()) return std::nullopt;
+    compat::Report skipped;
+    skipped.layers = layers;
+    skipped.skipped = true;
+    if (unparsable) {
+        skipped.skipped_reason = "some scripts do not parse";
+        return skipped;
+    }
+    compat::Request req;
+    req.applied = applied;
+    req.pending = selected;
+    req.blue = args.blue;
+    req.green = args.green;
+    req.contracts_dir = args.contracts.empty() ? compat::contracts_dir_for(ctx.config.migrations_dir) : args.contracts;
+    req.layers = layers;
+    req.with_data = args.with_data;
+    req.dev_url = args.dev_url;
+    req.server_bindir = args.pg_bindir;
+    req.client_bindir = ctx.config.pg_bindir;
+    req.history_schema = ctx.config.history_schema;
+    req.progress = [](const std::string& line) { log::info("check: {}", line); };
+    auto origin = ctx.config.origin.find("database.url");
+    if (origin != ctx.config.origin.end() && origin->second == "--database-url") {
+        // "Before" is the target's own schema; what it has applied is not pending.
+        req.before_database = ctx.config.database_url;
+        Engine engine(ctx.config);
+        auto status = engine.status();
+        std::set<std::string> done;
+        for (const auto& e : status.entries)
+            if (e.state == "applied" || e.state == "out-of-order") done.insert(e.version_key);
+        req.pending.clear();
+        for (const auto* m : selected)
+            if (!done.count(m->version.key())) req.pending.push_back(m);
+    }
+    if (auto why = compat::scratch_unavailable(req)) {
+        if (!args.layers.empty())
+            throw usage_error("--layers " + args.layers + " needs a scratch database: " + *why,
+                              "drop the dynamic layers (--layers rules) or make PostgreSQL's server binaries available");
+        skipped.skipped_reason = *why;
+        return skipped;
+    }
+    return compat::run(req);
+}
+
 }  // namespace
 
 int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<const Migration*>& selected,
                      const std::vector<const Migration*>& applied, bool release_scope,
                      const std::vector<Diagnostic>& problems) {
+    const bool by_release = !args.blue.empty() || !args.green.empty();
+    const compat::Layers layers = args.layers.empty() ? compat::parse_layers(by_release ? "rules,diff,contracts" : "rules")
+                                                      : compat::parse_layers(args.layers);
     check::Options options;
     options.pg_version = args.pg_version > 0 ? args.pg_version : ctx.config.pg_version > 0 ? ctx.config.pg_version : 15;
     options.lock_timeout_ms = static_cast<long long>(ctx.config.lock_timeout.count());
@@ -85,6 +188,15 @@ int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<cons
     for (const auto& d : report.parse_errors)
         if (seen.insert({d.file, d.line}).second) all.push_back(d);
     report.parse_errors = std::move(all);
+    if (!layers.rules) {
+        // --layers without rules: keep the migrations (and parse errors), drop the rules' verdicts.
+        for (auto& v : report.migrations) {
+            v.findings.clear();
+            v.classes = {"expand"};
+        }
+    }
+    auto dynamic = run_dynamic_layers(ctx, args, layers, selected, applied, !report.parse_errors.empty());
+    if (dynamic) return report_with_dynamic_layers(ctx, args, report, *dynamic, layers);
 
     check::RenderOptions render;
     render.tool_version = ROLLSAFE_VERSION;

@@ -148,8 +148,25 @@ struct CheckArgs {
     std::string releases;              // releases.toml path; empty: looked up
     std::vector<std::string> disable;  // rule ids to skip
     bool list_rules = false;
+    // Dynamic layers (issue 6, docs/compatibility.md): a scratch database tries the migrations.
+    std::string layers;     // rules,diff,contracts,roundtrip; empty: all but roundtrip with --blue/--green, else rules
+    std::string dev_url;    // create scratch databases on this server instead of an embedded one
+    std::string pg_bindir;  // PostgreSQL server binaries for the embedded scratch database; empty: search
+    std::string contracts;  // folder of <release>.sql contracts; empty: contracts/ beside releases.toml
+    bool with_data = false; // round-trip rows written through green's contract INSERTs through the downs
 };
 int run_check(Context& ctx, const CheckArgs& args);
+
+// `rollsafe contract capture` (issue 6): a release's contract from pg_stat_statements.
+struct ContractArgs {
+    std::string action = "capture";
+    std::string release;
+    std::string out;         // file to write; "-" for stdout; empty: <contracts>/<release>.sql
+    long long min_calls = 1;
+    bool merge = false;      // keep an existing contract and add what is new
+    bool force = false;      // overwrite an existing contract
+};
+int run_contract(Context& ctx, const ContractArgs& args);
 
 // Checks `selected` (with `applied` read only for the schema) and prints the report in the
 // chosen format; returns 0, 2 (unparsable input or `problems`) or 5 (blocking findings). The

@@ -432,6 +432,16 @@ std::vector<ClassifiedChange> classify_diff(const Catalog& before, const Catalog
             }
             if (!owner.empty() && whole.count(owner)) continue;
         }
+        // pg_get_constraintdef() says NOT VALID: a VALIDATE changes the text too, and the
+        // "validated" attribute already tells that story.
+        if (c.kind == "changed" && kind_of(c.object) == "constraint" && c.attribute == "definition") {
+            auto strip = [](std::string d) {
+                const std::string suffix = " NOT VALID";
+                if (text::ends_with(d, suffix)) d.resize(d.size() - suffix.size());
+                return d;
+            };
+            if (strip(c.before) == strip(c.after)) continue;
+        }
         auto cc = classify_change(c, before, after);
         cc.migration = migration;
         out.push_back(std::move(cc));

@@ -53,6 +53,24 @@ std::string bare_name(const std::string& name) {
     return paren == std::string::npos ? last : last.substr(0, paren);
 }
 
+// A reason written for a forward change, reworded for a down: the app written for the schema
+// before the down is the new release.
+std::string for_the_new_release(const std::string& reason) {
+    std::string out;
+    for (std::size_t i = 0; i < reason.size();) {
+        if (reason.compare(i, 11, "the old app") == 0) {
+            out += "the new release";
+            i += 11;
+        } else if (reason.compare(i, 11, "the new app") == 0) {
+            out += "the old release";
+            i += 11;
+        } else {
+            out += reason[i++];
+        }
+    }
+    return out;
+}
+
 // Per-statement bookkeeping while downs run one by one (which down broke a blue statement).
 struct DownAttribution {
     std::map<int, std::string> first_break;  // statement index -> migration id whose down broke it
@@ -460,7 +478,7 @@ private:
                 for (auto& c : classify_diff(prev, now, m.id() + " (down)")) {
                     if (c.effect == "breaks-old") {
                         c.effect = "breaks-new";
-                        c.reason = "during a rollback, the new release: " + c.reason;
+                        c.reason = "during a rollback: " + for_the_new_release(c.reason);
                     }
                     c.klass.clear();
                     m_rep.changes.push_back(std::move(c));
