@@ -207,26 +207,41 @@ Live inspect_live(db::Session& s, const std::string& schema, const std::string& 
     return live;
 }
 
+// A sequence that feeds a column of a table.
+struct ColumnSequence {
+    std::string column;  // quoted
+    std::string schema, name;
+};
+
 // The sequences that feed the columns of a table: serial/identity (owned) and nextval defaults.
-std::vector<std::pair<std::string, std::string>> sequences_of(db::Session& s, long long table_oid) {
+std::vector<ColumnSequence> sequences_of(db::Session& s, long long table_oid) {
     auto r = s.exec_params(
-        "SELECT quote_ident(a.attname), quote_ident(sn.nspname) || '.' || quote_ident(sq.relname), sq.relname"
+        "SELECT quote_ident(a.attname), sn.nspname, sq.relname"
         " FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
         " JOIN pg_depend dep ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid"
         "  AND dep.refclassid = 'pg_class'::regclass"
         " JOIN pg_class sq ON sq.oid = dep.refobjid AND sq.relkind = 'S'"
         " JOIN pg_namespace sn ON sn.oid = sq.relnamespace WHERE d.adrelid = $1::oid"
         " UNION "
-        "SELECT quote_ident(a.attname), quote_ident(sn.nspname) || '.' || quote_ident(sq.relname), sq.relname"
+        "SELECT quote_ident(a.attname), sn.nspname, sq.relname"
         " FROM pg_depend dep JOIN pg_class sq ON sq.oid = dep.objid AND sq.relkind = 'S'"
         " JOIN pg_namespace sn ON sn.oid = sq.relnamespace"
         " JOIN pg_attribute a ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid"
         " WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass"
         "  AND dep.refobjid = $1::oid AND dep.deptype IN ('a', 'i')",
         {std::to_string(table_oid)});
-    std::vector<std::pair<std::string, std::string>> out;
-    for (std::size_t i = 0; i < r.size(); ++i) out.emplace_back(r.get(i, 0), r.get(i, 1));
+    std::vector<ColumnSequence> out;
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back({r.get(i, 0), r.get(i, 1), r.get(i, 2)});
     return out;
+}
+
+// Runs one step of a restore transaction; a failure names the step ("re-creating view ...").
+void exec_step(db::Session& s, const std::string& sql, const std::string& what) {
+    try {
+        s.exec(sql);
+    } catch (const db::DbError& e) {
+        throw db::DbError(what + ": " + e.what(), e.sqlstate(), e.connection_lost());
+    }
 }
 
 // Raises a sequence to at least max(column) and at least older_sequence's value (never lowers it).
@@ -767,18 +782,23 @@ private:
                 }
             }
             long long new_oid = std::stoll(s.exec_params("SELECT to_regclass($1)::oid::bigint", {live_table}).get(0, 0, "0"));
-            for (const auto& [col, seq] : sequences_of(s, new_oid)) {
+            for (const auto& cs : sequences_of(s, new_oid)) {
+                std::string seq = q(cs.schema, cs.name);
                 auto it = seq_aside.find(seq);
-                raise_sequence(s, live_table, col, seq, it == seq_aside.end() ? "" : it->second);
+                raise_sequence(s, live_table, cs.column, seq, it == seq_aside.end() ? "" : it->second);
             }
             stage(job, "sequences");
             for (const auto& fk : job.live.fks)
-                s.exec("ALTER TABLE " + q(fk.child_schema, fk.child_name) + " ADD CONSTRAINT " +
-                       text::quote_ident(fk.name) + " " + fk.def);
+                exec_step(s,
+                          "ALTER TABLE " + q(fk.child_schema, fk.child_name) + " ADD CONSTRAINT " +
+                              text::quote_ident(fk.name) + " " + fk.def,
+                          "re-pointing foreign key " + fk.name + " of " + q(fk.child_schema, fk.child_name));
             stage(job, "repointed");
             for (const auto& v : job.live.views)
-                s.exec("CREATE OR REPLACE VIEW " + q(v.schema, v.name) +
-                       (v.options.empty() ? "" : " WITH (" + v.options + ")") + " AS " + v.def);
+                exec_step(s,
+                          "CREATE OR REPLACE VIEW " + q(v.schema, v.name) +
+                              (v.options.empty() ? "" : " WITH (" + v.options + ")") + " AS " + v.def,
+                          "re-creating view " + q(v.schema, v.name));
             stage(job, "views");
             auto final_audit = audit;
             if (job.live.exists) final_audit.details["aside"] = job.plan.aside_name;
@@ -869,7 +889,8 @@ private:
                        " l WHERE " + match("s", "l") + ")");
             }
             stage(job, "rows");
-            for (const auto& [col, seq] : sequences_of(s, job.live.oid)) raise_sequence(s, live_table, col, seq, "");
+            for (const auto& cs : sequences_of(s, job.live.oid))
+                raise_sequence(s, live_table, cs.column, q(cs.schema, cs.name), "");
             s.exec("ALTER TABLE " + live_table + " ENABLE TRIGGER USER");
             long long now_rows = std::stoll(s.exec("SELECT count(*) FROM ONLY " + live_table).get(0, 0, "-1"));
             if (job.entry.rows >= 0 && now_rows != job.entry.rows)
