@@ -136,7 +136,9 @@ std::function<std::string(db::Session&, const SnapshotRequest&)> make_snapshot_h
     };
 }
 
-Manifest take_snapshot(const Config& config, const std::string& mode, const std::vector<std::string>& tables) {
+namespace {
+
+Manifest take_snapshot_unguarded(const Config& config, const std::string& mode, const std::vector<std::string>& tables) {
     SnapshotService service(config);
     CreateRequest req;
     if (!tables.empty()) {
@@ -174,6 +176,16 @@ Manifest take_snapshot(const Config& config, const std::string& mode, const std:
     if (mode != "full") throw usage_error("unknown --mode " + mode, "use full or touched, or name tables with --table");
     req.mode = "full";
     return service.create(req);
+}
+
+}  // namespace
+
+Manifest take_snapshot(const Config& config, const std::string& mode, const std::vector<std::string>& tables) {
+    try {
+        return take_snapshot_unguarded(config, mode, tables);
+    } catch (const db::DbError& e) {
+        throw Error(ExitCode::snapshot_failed, std::string("snapshot failed: ") + e.what());
+    }
 }
 
 }  // namespace rollsafe::snapshot

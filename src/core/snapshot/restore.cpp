@@ -1051,20 +1051,31 @@ Restorer::Restorer(Config config, ProcessRunner& runner) : m_config(std::move(co
 
 RestorePlan Restorer::plan(const RestoreOptions& options) {
     check_options(options);
-    if (!options.into.empty()) {
-        Manifest m;
-        return IntoRestore(m_config, m_runner).plan(options, m);
+    try {
+        if (!options.into.empty()) {
+            Manifest m;
+            return IntoRestore(m_config, m_runner).plan(options, m);
+        }
+        TableRestore restore(m_config, m_runner);
+        return restore.prepare(options).plan;
+    } catch (const db::DbError& e) {
+        throw Error(ExitCode::failed_clean, std::string("cannot plan the restore: ") + e.what() + "; nothing was changed");
     }
-    TableRestore restore(m_config, m_runner);
-    return restore.prepare(options).plan;
 }
 
 RestoreResult Restorer::run(const RestoreOptions& options) {
     check_options(options);
-    if (!options.into.empty()) return IntoRestore(m_config, m_runner).run(options);
-    TableRestore restore(m_config, m_runner);
-    Job job = restore.prepare(options);
-    return restore.run(job);
+    try {
+        if (!options.into.empty()) return IntoRestore(m_config, m_runner).run(options);
+        TableRestore restore(m_config, m_runner);
+        Job job = restore.prepare(options);
+        return restore.run(job);
+    } catch (const db::DbError& e) {
+        // Every step that changes something rolls itself back (transactions, the staging schema
+        // and a half-made --into database are dropped), so a database error here left nothing.
+        throw Error(ExitCode::failed_clean, std::string("restore failed: ") + e.what() + "; nothing was changed",
+                    e.sqlstate() == "42501" ? "the restoring role lacks a privilege it needs" : "");
+    }
 }
 
 }  // namespace rollsafe::snapshot

@@ -1,0 +1,107 @@
+// Passwords and snapshots, against a server that really asks for one (scram-sha-256 over TCP):
+// pg_dump and pg_restore authenticate through a private 0600 PGPASSFILE, the password is never
+// in a child's argv, in the logs or in the manifest, and the file is gone afterwards.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include "core/base/error.h"
+#include "core/base/fs.h"
+#include "core/base/text.h"
+#include "core/sandbox/pg_sandbox.h"
+#include "support/helpers.h"
+
+using namespace rollsafe;
+
+namespace {
+
+const char* kPassword = "pa:ss\\w0rd-s3cr3t";
+
+// A wrapper that records how it was started (argv, PGPASSFILE, the file's mode) and runs the
+// real program.
+void write_wrapper(const test::TempDir& dir, const std::string& tool, const std::string& real, const std::string& log) {
+    std::string body = "#!/bin/sh\n"
+                       "{ echo \"argv: $*\"; echo \"PGPASSFILE=${PGPASSFILE:-unset}\"; "
+                       "echo \"PGPASSWORD=${PGPASSWORD:-unset}\"; "
+                       "[ -n \"$PGPASSFILE\" ] && stat -c 'mode %a' \"$PGPASSFILE\" && "
+                       "stat -c 'dirmode %a' \"$(dirname \"$PGPASSFILE\")\"; } >> " + log + "\n"
+                       "exec " + real + " \"$@\"\n";
+    std::string path = dir.write("bin/" + tool, body);
+    ::chmod(path.c_str(), 0755);
+}
+
+}  // namespace
+
+TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
+    test::TempDir dir;
+    std::string hba = dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+    SandboxOptions so;
+    so.tcp = true;
+    so.settings = {{"hba_file", hba}};
+    PgSandbox pg(so);
+    {
+        auto admin = db::connect(Dsn::parse(pg.conninfo()), {});
+        admin->exec("CREATE ROLE app LOGIN CREATEDB PASSWORD " + text::quote_literal(kPassword));
+        admin->exec("CREATE DATABASE shop OWNER app");
+    }
+    std::string port = std::to_string(pg.port());
+    std::string url = "postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + port + "/shop";
+    // Over TCP the server insists on the password.
+    db::ConnectOptions once{std::chrono::seconds(5), 1, "test"};
+    Dsn without_password = Dsn::parse("host=127.0.0.1 port=" + port + " dbname=shop user=app");
+    EXPECT_THROW(db::connect(without_password, once), Error);
+    db::connect(Dsn::parse(url), {})->exec(
+        "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);"
+        "INSERT INTO orders (note) SELECT 'n' || g FROM generate_series(1, 100) g;");
+
+    std::string log = dir / "children.log";
+    write_wrapper(dir, "pg_dump", pg.bindir() + "/pg_dump", log);
+    write_wrapper(dir, "pg_restore", pg.bindir() + "/pg_restore", log);
+    dir.write("migrations/0001_add.up.sql", "ALTER TABLE orders ADD COLUMN extra int;\n");
+    dir.write("migrations/0001_add.down.sql", "ALTER TABLE orders DROP COLUMN extra;\n");
+    test::CliOptions o;
+    o.env = {{"DATABASE_URL", url}, {"ROLLSAFE_SNAPSHOT_PG_BINDIR", dir / "bin"}};
+    o.cwd = dir.path();
+    auto up = test::run_cli({"up"}, o);
+    ASSERT_EQ(up.code, 0) << up.all();
+    auto list = test::run_cli({"snapshot", "list", "-o", "json"}, o);
+    ASSERT_EQ(list.code, 0) << list.all();
+    auto snaps = nlohmann::json::parse(list.out)["snapshots"];
+    ASSERT_EQ(snaps.size(), 1u);
+    std::string id = snaps[0]["id"];
+    // A whole-database restore makes pg_restore connect too.
+    auto into = test::run_cli({"restore", "--snapshot", id, "--into", "shop_restored", "--yes"}, o);
+    // A touched snapshot lacks nothing here (a lone table with its sequence), so it succeeds.
+    ASSERT_EQ(into.code, 0) << into.all();
+    auto copy = db::connect(Dsn::parse("postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + port + "/shop_restored"), {});
+    EXPECT_EQ(copy->exec("SELECT count(*) FROM orders").get(0, 0), "100");
+
+    auto recorded = test::read(log);
+    int connecting = 0;
+    std::vector<std::string> passfiles;
+    for (const auto& line : text::split(recorded, '\n')) {
+        EXPECT_EQ(line.find("s3cr3t"), std::string::npos) << line;
+        EXPECT_EQ(line.find("pa:ss"), std::string::npos) << line;
+        if (text::starts_with(line, "argv: ") && line.find("--dbname=") != std::string::npos) {
+            ++connecting;
+            EXPECT_EQ(line.find("password="), std::string::npos) << line;
+        }
+        if (text::starts_with(line, "PGPASSFILE=/")) passfiles.push_back(line.substr(11));
+        if (text::starts_with(line, "PGPASSWORD=")) {
+            EXPECT_EQ(line, "PGPASSWORD=unset");
+        } else if (text::starts_with(line, "mode ")) {
+            EXPECT_EQ(line, "mode 600");
+        } else if (text::starts_with(line, "dirmode ")) {
+            EXPECT_EQ(line, "dirmode 700");
+        }
+    }
+    EXPECT_EQ(connecting, 2) << recorded;  // pg_dump for the snapshot, pg_restore --into
+    ASSERT_EQ(passfiles.size(), 2u) << recorded;
+    for (const auto& f : passfiles) EXPECT_FALSE(fs::exists(f)) << f << " was left behind";
+    // Nor in what rollsafe printed or wrote.
+    for (const auto& r : {up, list, into}) EXPECT_EQ(r.all().find("s3cr3t"), std::string::npos) << r.all();
+    auto manifest = test::read(dir / (".rollsafe/snapshots/" + id + ".json"));
+    EXPECT_EQ(manifest.find("s3cr3t"), std::string::npos);
+    EXPECT_NE(manifest.find("app@127.0.0.1:" + port + "/shop"), std::string::npos);
+}
