@@ -3,6 +3,7 @@
 // v1.1.0 schema).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/base/toml_reader.h"
@@ -93,15 +94,18 @@ std::map<std::string, std::string> releases() {
 TEST(Example, ReleasesNameMigrationsThatExist) {
     auto set = read_migrations(kExample + "/migrations");
     ASSERT_GE(set.migrations.size(), 6u);
-    ASSERT_LE(set.migrations.size(), 10u);
     auto r = releases();
-    ASSERT_EQ(r.size(), 2u);
+    ASSERT_GE(r.size(), 2u);
     for (const auto& [release, version] : r) {
         auto v = Version::parse(version);
         ASSERT_TRUE(v) << release;
         EXPECT_NE(set.find(*v), nullptr) << release << " ships " << version;
     }
-    EXPECT_EQ(r.at("v1.1.0"), set.migrations.back().version.text());
+    // The newest release ships every migration: none is left out of a release.
+    Version newest;
+    for (const auto& [release, version] : r)
+        newest = std::max(newest, *Version::parse(version));
+    EXPECT_EQ(newest, set.migrations.back().version);
 }
 
 TEST(Example, EveryDownUndoesItsUpExactly) {
@@ -128,15 +132,18 @@ TEST(Example, EveryDownUndoesItsUpExactly) {
     EXPECT_EQ(schema_of(*s), "");
 }
 
-TEST(Example, SecondReleaseIsExpandOnly) {
+TEST(Example, ReleaseOnePointOneIsExpandOnly) {
     test::TestDb db;
     auto s = db.connect();
     auto set = read_migrations(kExample + "/migrations");
     auto r = releases();
     auto v1 = *Version::parse(r.at("v1.0.0"));
+    auto v11 = *Version::parse(r.at("v1.1.0"));
     auto blue = contract("v1.0.0");
     auto green = contract("v1.1.0");
     for (const auto& m : set.migrations) {
+        if (v11 < m.version)
+            break;  // later releases may contract the schema
         run_script(*s, m.up);
         if (m.version == v1) {
             EXPECT_EQ(broken_statements(*s, blue), std::vector<std::string>{});

@@ -102,9 +102,16 @@ TEST(Config, UnknownKeyNamesFileAndLineAndSuggestsTheClosestKey) {
     const auto& d = e.diagnostics()[0];
     EXPECT_EQ(d.file, dir / "rollsafe.toml");
     EXPECT_EQ(d.line, 5);
+    EXPECT_EQ(d.col, 1);  // the key, not its value
     EXPECT_NE(d.message.find("unknown configuration key \"timeouts.statment\""), std::string::npos);
     EXPECT_EQ(d.hint, "did you mean \"timeouts.statement\"?");
-    EXPECT_NE(std::string(e.what()).find(dir / "rollsafe.toml:5:"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find(dir / "rollsafe.toml:5:1: "), std::string::npos);
+    // Dotted keys and inline tables are found at their place too.
+    e = load_error(dir, "lock.wiat = \"5s\"\n[snapshot]\nkeep = 1\ntimeouts = { lok = \"1s\" }\n");
+    ASSERT_EQ(e.diagnostics().size(), 2u);
+    EXPECT_EQ(e.diagnostics()[0].line, 1);
+    EXPECT_EQ(e.diagnostics()[1].message, "unknown configuration key \"snapshot.timeouts.lok\"");
+    EXPECT_EQ(e.diagnostics()[1].line, 4);
 }
 
 TEST(Config, UnknownKeyFarFromAnyKeyListsTheKnownOnes) {
@@ -185,8 +192,9 @@ TEST(Config, UnknownRollsafeVariableIsAnErrorWithASuggestion) {
     EXPECT_EQ(e.diagnostics()[0].file, "ROLLSAFE_LOCK_WIAT");
     EXPECT_EQ(e.diagnostics()[0].message, "unknown environment variable");
     EXPECT_EQ(e.diagnostics()[0].hint, "did you mean ROLLSAFE_LOCK_WAIT?");
-    // ROLLSAFE_CONFIG is read by the CLI, not a key; other programs' variables are ignored.
-    EXPECT_NO_THROW(load(dir, "", {{"ROLLSAFE_CONFIG", "x.toml"}, {"LOCK_WAIT", "x"}}));
+    // Variables read elsewhere are not keys; other programs' variables are ignored.
+    EXPECT_NO_THROW(load(dir, "", {{"ROLLSAFE_CONFIG", "x.toml"}, {"ROLLSAFE_EXAMPLE_DIR", "/x"},
+                                   {"ROLLSAFE_TEST_FAULT", "1"}, {"LOCK_WAIT", "x"}}));
 }
 
 TEST(Config, BadEnvironmentValueNamesTheVariable) {
@@ -253,6 +261,12 @@ TEST(Config, DocumentationListsEveryKey) {
         EXPECT_NE(doc.find("`" + k.key + "`"), std::string::npos) << k.key << " is not documented";
         EXPECT_NE(doc.find("`" + k.env + "`"), std::string::npos) << k.env << " is not documented";
     }
+}
+
+TEST(Config, DocumentationListsTheOtherVariables) {
+    auto doc = test::read(std::string(ROLLSAFE_SOURCE_DIR) + "/docs/configuration.md");
+    for (const auto& v : other_environment_variables())
+        EXPECT_NE(doc.find("`" + v + "`"), std::string::npos) << v << " is not documented";
 }
 
 TEST(Config, InitTemplateLoadsAndIsCommented) {

@@ -239,6 +239,14 @@ std::string kind_name(const Key& k) {
 
 }  // namespace
 
+const std::vector<std::string>& other_environment_variables() {
+    static const std::vector<std::string> names = {
+        "ROLLSAFE_CONFIG",       // the CLI: --config when the flag is not given
+        "ROLLSAFE_EXAMPLE_DIR",  // `rollsafe demo`: where migrations-example/ is
+    };
+    return names;
+}
+
 std::map<std::string, std::string> process_environment() {
     std::map<std::string, std::string> env;
     for (char** e = environ; e && *e; ++e) {
@@ -324,9 +332,10 @@ Config load_config(const ConfigSources& sources) {
         apply_env(k, env_name(k.name));
     }
     for (const auto& [var, value] : sources.env) {
-        if (!text::starts_with(var, "ROLLSAFE_") || var == "ROLLSAFE_CONFIG" ||
-            text::starts_with(var, "ROLLSAFE_TEST_"))
+        if (!text::starts_with(var, "ROLLSAFE_") || text::starts_with(var, "ROLLSAFE_TEST_"))
             continue;
+        const auto& others = other_environment_variables();
+        if (std::find(others.begin(), others.end(), var) != others.end()) continue;
         bool known = false;
         for (const auto& k : keys())
             known = known || env_name(k.name) == var;

@@ -65,6 +65,10 @@ struct ConfigSources {
 // wins. Throws Error(USAGE) with every problem found, each with file:line and a hint.
 Config load_config(const ConfigSources& sources);
 
+// Returns the ROLLSAFE_ variables that are read elsewhere and are not configuration keys
+// (ROLLSAFE_CONFIG, ...): load_config accepts them. Add a variable here when code reads one.
+const std::vector<std::string>& other_environment_variables();
+
 // Returns the environment of this process as a map.
 std::map<std::string, std::string> process_environment();
 

@@ -17,10 +17,13 @@ std::string print(const toml::node& node) {
     return os.str();
 }
 
-void flatten(const toml::node& node, const std::string& key, std::vector<TomlValue>& out) {
+// Flattens node (named `key`, whose name is written at key_pos) into leaves.
+void flatten(const toml::node& node, const std::string& key, const toml::source_region& key_pos,
+             std::vector<TomlValue>& out) {
     TomlValue v;
     v.key = key;
-    auto src = node.source();
+    // Point at the key ("statment = 1" -> column 1), not at its value; fall back to the value.
+    auto src = key_pos.begin.line ? key_pos : node.source();
     v.line = static_cast<int>(src.begin.line);
     v.col = static_cast<int>(src.begin.column);
     if (auto* t = node.as_table()) {
@@ -29,21 +32,29 @@ void flatten(const toml::node& node, const std::string& key, std::vector<TomlVal
             out.push_back(v);
         }
         // Keep document order: toml++ tables are ordered by key, so sort children by position.
-        std::vector<std::pair<std::string, const toml::node*>> kids;
+        struct Kid {
+            std::string name;
+            toml::source_region pos;
+            const toml::node* node;
+        };
+        std::vector<Kid> kids;
         for (auto&& [k, child] : *t)
-            kids.emplace_back(std::string(k.str()), &child);
-        std::stable_sort(kids.begin(), kids.end(), [](const auto& a, const auto& b) {
-            auto sa = a.second->source().begin, sb = b.second->source().begin;
+            kids.push_back({std::string(k.str()), k.source(), &child});
+        auto begin_of = [](const Kid& kid) {
+            return kid.pos.begin.line ? kid.pos.begin : kid.node->source().begin;
+        };
+        std::stable_sort(kids.begin(), kids.end(), [&](const Kid& a, const Kid& b) {
+            auto sa = begin_of(a), sb = begin_of(b);
             return sa.line != sb.line ? sa.line < sb.line : sa.column < sb.column;
         });
-        for (auto& [k, child] : kids)
-            flatten(*child, key.empty() ? k : key + "." + k, out);
+        for (auto& kid : kids)
+            flatten(*kid.node, key.empty() ? kid.name : key + "." + kid.name, kid.pos, out);
         return;
     }
     if (auto* a = node.as_array()) {
         if (a->is_array_of_tables() && !a->empty()) {
             for (std::size_t i = 0; i < a->size(); ++i)
-                flatten(*a->get(i), key + "[" + std::to_string(i) + "]", out);
+                flatten(*a->get(i), key + "[" + std::to_string(i) + "]", {}, out);
             return;
         }
         v.type = TomlValue::Type::array;
@@ -104,7 +115,7 @@ std::vector<TomlValue> read_toml(const std::string& text, const std::string& ori
     std::vector<TomlValue> out;
     try {
         auto table = toml::parse(text, origin);
-        flatten(table, "", out);
+        flatten(table, "", {}, out);
     } catch (const toml::parse_error& e) {
         auto src = e.source();
         Diagnostic d{origin, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column),
