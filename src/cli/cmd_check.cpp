@@ -68,14 +68,15 @@ std::string list_rules(bool json) {
 }
 
 // Prints the rules' report with the dynamic layers' one and the verdict; returns the exit code.
-int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Report& report, const compat::Report& dynamic,
-                               const compat::Layers& layers) {
+int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Report& report,
+                               const compat::Report& dynamic, const compat::Layers& layers) {
     compat::refine_classes(report, dynamic);
     auto verdict = compat::verdict(report, &dynamic, layers);
     check::RenderOptions render;
     render.tool_version = ROLLSAFE_VERSION;
     std::string format = args.format.empty() ? (ctx.json() ? "json" : "text") : args.format;
-    render.color = format == "text" && !ctx.globals.no_color && env("NO_COLOR").empty() && isatty(STDOUT_FILENO);
+    render.color = format == "text" && !ctx.globals.no_color && env("NO_COLOR").empty() &&
+                   isatty(STDOUT_FILENO);
     check::Report with_findings = report;
     compat::add_findings(with_findings, dynamic);
     auto markdown = [&] {
@@ -88,7 +89,9 @@ int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Repor
     } else if (format == "json") {
         auto doc = nlohmann::json::parse(check::render_json(report, render));
         doc["compat"] = compat::render_json(dynamic);
-        doc["verdict"] = {{"compatible", verdict.compatible}, {"exit_code", verdict.exit_code}, {"text", verdict.text},
+        doc["verdict"] = {{"compatible", verdict.compatible},
+                          {"exit_code", verdict.exit_code},
+                          {"text", verdict.text},
                           {"layers", text::split(layers.text(), ',')}};
         write_stdout(doc.dump(2) + "\n");
     } else if (format == "sarif") {
@@ -101,7 +104,8 @@ int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Repor
         write_stdout(markdown());
     }
     if (env("GITHUB_ACTIONS") == "true" && args.format.empty()) {
-        if (format != "github") write_stdout(check::render_github(with_findings, render));
+        if (format != "github")
+            write_stdout(check::render_github(with_findings, render));
         std::string summary = env("GITHUB_STEP_SUMMARY");
         if (!summary.empty()) {
             std::ofstream f(summary, std::ios::app);
@@ -113,10 +117,13 @@ int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Repor
 
 // The dynamic layers (docs/compatibility.md): the migrations tried on a scratch database. Returns
 // nullopt when only the rules were asked for.
-std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& args, const compat::Layers& layers,
+std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& args,
+                                                 const compat::Layers& layers,
                                                  const std::vector<const Migration*>& selected,
-                                                 const std::vector<const Migration*>& applied, bool unparsable) {
-    if (!layers.dynamic()) return std::nullopt;
+                                                 const std::vector<const Migration*>& applied,
+                                                 bool unparsable) {
+    if (!layers.dynamic())
+        return std::nullopt;
     compat::Report skipped;
     skipped.layers = layers;
     skipped.skipped = true;
@@ -129,7 +136,9 @@ std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& 
     req.pending = selected;
     req.blue = args.blue;
     req.green = args.green;
-    req.contracts_dir = args.contracts.empty() ? compat::contracts_dir_for(ctx.config.migrations_dir) : args.contracts;
+    req.contracts_dir = args.contracts.empty()
+                            ? compat::contracts_dir_for(ctx.config.migrations_dir)
+                            : args.contracts;
     req.layers = layers;
     req.with_data = args.with_data;
     req.dev_url = args.dev_url;
@@ -145,15 +154,18 @@ std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& 
         auto status = engine.status();
         std::set<std::string> done;
         for (const auto& e : status.entries)
-            if (e.state == "applied" || e.state == "out-of-order") done.insert(e.version_key);
+            if (e.state == "applied" || e.state == "out-of-order")
+                done.insert(e.version_key);
         req.pending.clear();
         for (const auto* m : selected)
-            if (!done.count(m->version.key())) req.pending.push_back(m);
+            if (!done.count(m->version.key()))
+                req.pending.push_back(m);
     }
     if (auto why = compat::scratch_unavailable(req)) {
         if (!args.layers.empty())
             throw usage_error("--layers " + args.layers + " needs a scratch database: " + *why,
-                              "drop the dynamic layers (--layers rules) or make PostgreSQL's server binaries available");
+                              "drop the dynamic layers (--layers rules) or make PostgreSQL's "
+                              "server binaries available");
         skipped.skipped_reason = *why;
         return skipped;
     }
@@ -162,20 +174,25 @@ std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& 
 
 }  // namespace
 
-int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<const Migration*>& selected,
+int check_and_report(Context& ctx, const CheckArgs& args,
+                     const std::vector<const Migration*>& selected,
                      const std::vector<const Migration*>& applied, bool release_scope,
                      const std::vector<Diagnostic>& problems) {
     const bool by_release = !args.blue.empty() || !args.green.empty();
-    const compat::Layers layers = args.layers.empty() ? compat::parse_layers(by_release ? "rules,diff,contracts" : "rules")
-                                                      : compat::parse_layers(args.layers);
+    const compat::Layers layers =
+        args.layers.empty() ? compat::parse_layers(by_release ? "rules,diff,contracts" : "rules")
+                            : compat::parse_layers(args.layers);
     check::Options options;
-    options.pg_version = args.pg_version > 0 ? args.pg_version : ctx.config.pg_version > 0 ? ctx.config.pg_version : 15;
+    options.pg_version = args.pg_version > 0         ? args.pg_version
+                         : ctx.config.pg_version > 0 ? ctx.config.pg_version
+                                                     : 15;
     options.lock_timeout_ms = static_cast<long long>(ctx.config.lock_timeout.count());
     options.release_scope = release_scope;
     options.applied = applied;
     for (const auto& id : args.disable) {
         if (!check::find_rule(id))
-            throw usage_error("--disable " + id + ": no such rule", "`rollsafe check --list-rules` shows them");
+            throw usage_error("--disable " + id + ": no such rule",
+                              "`rollsafe check --list-rules` shows them");
         options.disabled_rules.insert(id);
     }
     auto report = check::check_migrations(selected, options);
@@ -184,9 +201,11 @@ int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<cons
     std::set<std::pair<std::string, int>> seen;
     std::vector<Diagnostic> all;
     for (const auto& d : problems)
-        if (seen.insert({d.file, d.line}).second) all.push_back(d);
+        if (seen.insert({d.file, d.line}).second)
+            all.push_back(d);
     for (const auto& d : report.parse_errors)
-        if (seen.insert({d.file, d.line}).second) all.push_back(d);
+        if (seen.insert({d.file, d.line}).second)
+            all.push_back(d);
     report.parse_errors = std::move(all);
     if (!layers.rules) {
         // --layers without rules: keep the migrations (and parse errors), drop the rules' verdicts.
@@ -195,25 +214,36 @@ int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<cons
             v.classes = {"expand"};
         }
     }
-    auto dynamic = run_dynamic_layers(ctx, args, layers, selected, applied, !report.parse_errors.empty());
-    if (dynamic) return report_with_dynamic_layers(ctx, args, report, *dynamic, layers);
+    auto dynamic =
+        run_dynamic_layers(ctx, args, layers, selected, applied, !report.parse_errors.empty());
+    if (dynamic)
+        return report_with_dynamic_layers(ctx, args, report, *dynamic, layers);
 
     check::RenderOptions render;
     render.tool_version = ROLLSAFE_VERSION;
     std::string format = args.format.empty() ? (ctx.json() ? "json" : "text") : args.format;
-    render.color = format == "text" && !ctx.globals.no_color && env("NO_COLOR").empty() && isatty(STDOUT_FILENO);
+    render.color = format == "text" && !ctx.globals.no_color && env("NO_COLOR").empty() &&
+                   isatty(STDOUT_FILENO);
     const bool on_github = env("GITHUB_ACTIONS") == "true";
 
-    if (format == "text") write_stdout(check::render_text(report, render));
-    else if (format == "json") write_stdout(check::render_json(report, render));
-    else if (format == "sarif") write_stdout(check::render_sarif(report, render));
-    else if (format == "junit") write_stdout(check::render_junit(report, render));
-    else if (format == "github") write_stdout(check::render_github(report, render));
-    else if (format == "markdown") write_stdout(check::render_markdown(report, render));
+    if (format == "text")
+        write_stdout(check::render_text(report, render));
+    else if (format == "json")
+        write_stdout(check::render_json(report, render));
+    else if (format == "sarif")
+        write_stdout(check::render_sarif(report, render));
+    else if (format == "junit")
+        write_stdout(check::render_junit(report, render));
+    else if (format == "github")
+        write_stdout(check::render_github(report, render));
+    else if (format == "markdown")
+        write_stdout(check::render_markdown(report, render));
 
     if (on_github && args.format.empty()) {
-        // In GitHub Actions the default run also annotates the pull request and writes the job summary.
-        if (format != "github") write_stdout(check::render_github(report, render));
+        // In GitHub Actions the default run also annotates the pull request and writes the job
+        // summary.
+        if (format != "github")
+            write_stdout(check::render_github(report, render));
         std::string summary = env("GITHUB_STEP_SUMMARY");
         if (!summary.empty()) {
             std::ofstream f(summary, std::ios::app);
@@ -234,23 +264,27 @@ int run_check(Context& ctx, const CheckArgs& args) {
     bool by_release = !args.blue.empty() || !args.green.empty();
     if (by_release && !args.files.empty())
         throw usage_error("give either files or --blue/--green, not both",
-                          "--blue/--green select migrations from " + ctx.config.migrations_dir + " by releases.toml");
+                          "--blue/--green select migrations from " + ctx.config.migrations_dir +
+                              " by releases.toml");
 
     std::vector<Diagnostic> problems;
     if (!args.files.empty()) {
         auto migrations = check::read_sql_files(args.files, problems);
         std::vector<const Migration*> selected;
-        for (const auto& m : migrations) selected.push_back(&m);
+        for (const auto& m : migrations)
+            selected.push_back(&m);
         return check_and_report(ctx, args, selected, {}, false, problems);
     }
     auto set = read_migrations(ctx.config.migrations_dir, ctx.config.layout, problems);
     if (by_release) {
-        auto releases = read_releases(args.releases.empty() ? releases_path_for(ctx.config.migrations_dir) : args.releases);
+        auto releases = read_releases(
+            args.releases.empty() ? releases_path_for(ctx.config.migrations_dir) : args.releases);
         auto range = check::select_release_range(set, releases, args.blue, args.green);
         return check_and_report(ctx, args, range.selected, range.applied, true, problems);
     }
     std::vector<const Migration*> selected;
-    for (const auto& m : set.migrations) selected.push_back(&m);
+    for (const auto& m : set.migrations)
+        selected.push_back(&m);
     return check_and_report(ctx, args, selected, {}, false, problems);
 }
 

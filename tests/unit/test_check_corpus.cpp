@@ -33,7 +33,8 @@ std::vector<std::string> split_trimmed(const std::string& s, char sep) {
     std::vector<std::string> out;
     for (auto& part : text::split(s, sep)) {
         auto t = std::string(text::trim(part));
-        if (!t.empty()) out.push_back(t);
+        if (!t.empty())
+            out.push_back(t);
     }
     return out;
 }
@@ -43,9 +44,11 @@ std::vector<Case> read_table(const std::string& readme) {
     std::istringstream in(readme);
     std::string line;
     while (std::getline(in, line)) {
-        if (!text::starts_with(line, "| ") || line.find(".sql") == std::string::npos) continue;
+        if (!text::starts_with(line, "| ") || line.find(".sql") == std::string::npos)
+            continue;
         auto cells = split_trimmed(line, '|');
-        if (cells.size() < 3) continue;
+        if (cells.size() < 3)
+            continue;
         Case c;
         c.file = cells[0].substr(0, cells[0].find(".sql") + 4);
         c.has_down = cells[0].find(".down.sql") != std::string::npos;
@@ -53,15 +56,18 @@ std::vector<Case> read_table(const std::string& readme) {
             bool down = text::starts_with(part, "down:");
             auto list = down ? part.substr(5) : part;
             for (const auto& cls : split_trimmed(list, ',')) {
-                if (cls == "(any)") c.any_class = true;
-                else (down ? c.down_classes : c.up_classes).insert(cls);
+                if (cls == "(any)")
+                    c.any_class = true;
+                else
+                    (down ? c.down_classes : c.up_classes).insert(cls);
             }
         }
         for (const auto& part : split_trimmed(cells[2], ';')) {
             bool down = text::starts_with(part, "down:");
             auto list = down ? part.substr(5) : part;
             for (const auto& h : split_trimmed(list, ','))
-                if (h != "(none)") (down ? c.down_hazards : c.up_hazards).insert(h);
+                if (h != "(none)")
+                    (down ? c.down_hazards : c.up_hazards).insert(h);
         }
         out.push_back(c);
     }
@@ -92,13 +98,15 @@ TEST(CheckCorpus, TableCoversEveryFile) {
     std::set<std::string> listed;
     for (const auto& c : cases) {
         listed.insert(c.file);
-        if (c.has_down) listed.insert(c.file.substr(0, c.file.size() - 4) + ".down.sql");
+        if (c.has_down)
+            listed.insert(c.file.substr(0, c.file.size() - 4) + ".down.sql");
     }
     DIR* d = opendir(kDir.c_str());
     ASSERT_NE(d, nullptr);
     while (auto* e = readdir(d)) {
         std::string name = e->d_name;
-        if (!text::ends_with(name, ".sql") || name == "base-schema.sql") continue;
+        if (!text::ends_with(name, ".sql") || name == "base-schema.sql")
+            continue;
         EXPECT_TRUE(listed.count(name)) << name << " is not in the corpus README table";
     }
     closedir(d);
@@ -120,34 +128,43 @@ TEST(CheckCorpus, EveryCaseGetsItsClassesAndHazards) {
             EXPECT_EQ(v.classes, expected) << "got " << v.class_string();
         }
         std::set<std::string> up, down;
-        for (const auto& f : v.findings) (f.direction == "down" ? down : up).insert(f.rule_id);
-        for (const auto& h : c.up_hazards) EXPECT_TRUE(up.count(h)) << "missing hazard " << h;
-        for (const auto& h : c.down_hazards) EXPECT_TRUE(down.count(h)) << "missing down hazard " << h;
+        for (const auto& f : v.findings)
+            (f.direction == "down" ? down : up).insert(f.rule_id);
+        for (const auto& h : c.up_hazards)
+            EXPECT_TRUE(up.count(h)) << "missing hazard " << h;
+        for (const auto& h : c.down_hazards)
+            EXPECT_TRUE(down.count(h)) << "missing down hazard " << h;
         bool safe = c.up_classes == std::set<std::string>{"expand"};
         if (safe) {
             for (const auto& f : v.findings)
-                EXPECT_NE(f.severity, check::Severity::error) << "error-level " << f.rule_id << " on an expand case";
+                EXPECT_NE(f.severity, check::Severity::error)
+                    << "error-level " << f.rule_id << " on an expand case";
         }
         if (safe && c.up_hazards.empty()) {
             for (const auto& f : v.findings)
-                if (f.direction == "up") ADD_FAILURE() << "reported " << f.rule_id << " on a safe case: " << f.message;
+                if (f.direction == "up")
+                    ADD_FAILURE() << "reported " << f.rule_id << " on a safe case: " << f.message;
         }
     }
 }
 
 TEST(CheckCorpus, TheWholeCorpusInOneRunKeepsPerMigrationVerdicts) {
-    // Checked together (as `rollsafe check` on a folder does), each case is still its own migration.
+    // Checked together (as `rollsafe check` on a folder does), each case is still its own
+    // migration.
     auto cases = read_table(slurp(kDir + "/README.md"));
     std::vector<Migration> ms;
     ms.reserve(cases.size());
     int version = 0;
-    for (const auto& c : cases) ms.push_back(load(kDir, c, ++version));
+    for (const auto& c : cases)
+        ms.push_back(load(kDir, c, ++version));
     std::vector<const Migration*> ptrs;
-    for (const auto& m : ms) ptrs.push_back(&m);
+    for (const auto& m : ms)
+        ptrs.push_back(&m);
     auto report = check::check_migrations(ptrs, {});
     ASSERT_EQ(report.migrations.size(), cases.size());
     for (std::size_t i = 0; i < cases.size(); ++i) {
-        if (cases[i].any_class) continue;
+        if (cases[i].any_class)
+            continue;
         std::set<std::string> expected = cases[i].up_classes;
         expected.insert(cases[i].down_classes.begin(), cases[i].down_classes.end());
         EXPECT_EQ(report.migrations[i].classes, expected) << cases[i].file;

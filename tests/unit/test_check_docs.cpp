@@ -39,18 +39,22 @@ Page read_page(const std::string& markdown) {
     std::smatch m;
     static const std::regex pg(R"(<!-- pg-version: (\d+) -->)");
     while (std::getline(in, line)) {
-        if (std::regex_search(line, m, pg)) p.pg_version = std::stoi(m[1]);
+        if (std::regex_search(line, m, pg))
+            p.pg_version = std::stoi(m[1]);
         if (in_sql) {
             if (text::starts_with(line, "```")) {
                 in_sql = false;
-                if (section == "Bad") p.bad.push_back(block);
-                if (section == "Good") p.good.push_back(block);
+                if (section == "Bad")
+                    p.bad.push_back(block);
+                if (section == "Good")
+                    p.good.push_back(block);
             } else {
                 block += line + "\n";
             }
             continue;
         }
-        if (text::starts_with(line, "## ")) section = std::string(text::trim(line.substr(3)));
+        if (text::starts_with(line, "## "))
+            section = std::string(text::trim(line.substr(3)));
         if (line == "```sql") {
             in_sql = true;
             block.clear();
@@ -59,7 +63,8 @@ Page read_page(const std::string& markdown) {
     return p;
 }
 
-std::vector<const check::Finding*> run_example(const std::string& sql, int pg_version, std::vector<Migration>& keep,
+std::vector<const check::Finding*> run_example(const std::string& sql, int pg_version,
+                                               std::vector<Migration>& keep,
                                                check::Report& report) {
     std::vector<Diagnostic> problems;
     Migration m;
@@ -74,7 +79,8 @@ std::vector<const check::Finding*> run_example(const std::string& sql, int pg_ve
     EXPECT_TRUE(report.parse_errors.empty()) << sql;
     std::vector<const check::Finding*> out;
     for (const auto& v : report.migrations)
-        for (const auto& f : v.findings) out.push_back(&f);
+        for (const auto& f : v.findings)
+            out.push_back(&f);
     return out;
 }
 
@@ -86,14 +92,17 @@ TEST(CheckDocs, EveryRuleHasAPageAndEveryPageARule) {
     ASSERT_NE(d, nullptr) << kDocs;
     while (auto* e = readdir(d)) {
         std::string name = e->d_name;
-        if (text::ends_with(name, ".md") && name != "README.md") pages.insert(name.substr(0, name.size() - 3));
+        if (text::ends_with(name, ".md") && name != "README.md")
+            pages.insert(name.substr(0, name.size() - 3));
     }
     closedir(d);
     std::set<std::string> ids;
-    for (const auto& r : check::rules()) ids.insert(r.id);
+    for (const auto& r : check::rules())
+        ids.insert(r.id);
     EXPECT_EQ(pages, ids);
     auto readme = slurp(kDocs + "/README.md");
-    for (const auto& id : ids) EXPECT_NE(readme.find("(" + id + ".md)"), std::string::npos) << id << " not in README";
+    for (const auto& id : ids)
+        EXPECT_NE(readme.find("(" + id + ".md)"), std::string::npos) << id << " not in README";
     EXPECT_NE(readme.find("squawk"), std::string::npos);
 }
 
@@ -102,7 +111,8 @@ TEST(CheckDocs, BadExamplesReportTheRuleAndGoodOnesDoNot) {
         SCOPED_TRACE(r.id);
         auto md = slurp(kDocs + "/" + r.id + ".md");
         ASSERT_FALSE(md.empty());
-        EXPECT_NE(md.find(r.title), std::string::npos) << "the page does not carry the rule's title";
+        EXPECT_NE(md.find(r.title), std::string::npos)
+            << "the page does not carry the rule's title";
         auto page = read_page(md);
         ASSERT_FALSE(page.bad.empty());
         ASSERT_FALSE(page.good.empty());
@@ -112,14 +122,16 @@ TEST(CheckDocs, BadExamplesReportTheRuleAndGoodOnesDoNot) {
             check::Report report;
             auto found = run_example(sql, page.pg_version, keep, report);
             bool reported = false;
-            for (const auto* f : found) reported |= f->rule_id == r.id && !f->suppressed;
+            for (const auto* f : found)
+                reported |= f->rule_id == r.id && !f->suppressed;
             EXPECT_TRUE(reported) << "bad example not reported:\n" << sql;
         }
         for (const auto& sql : page.good) {
             check::Report report;
             auto found = run_example(sql, page.pg_version, keep, report);
             for (const auto* f : found)
-                EXPECT_NE(f->rule_id, r.id) << "good example reported: " << f->message << "\n" << sql;
+                EXPECT_NE(f->rule_id, r.id) << "good example reported: " << f->message << "\n"
+                                            << sql;
         }
     }
 }

@@ -16,7 +16,8 @@ TEST(CheckInputs, LooseFilesPairWithTheirDownScripts) {
     test::TempDir dir;
     auto a = dir.write("add_gift.sql", "ALTER TABLE orders ADD COLUMN gift text;\n");
     auto a_down = dir.write("add_gift.down.sql", "ALTER TABLE orders DROP COLUMN gift;\n");
-    auto b = dir.write("0042_drop_phone.up.sql", "-- rollsafe:no-transaction\nALTER TABLE users DROP COLUMN phone;\n");
+    auto b = dir.write("0042_drop_phone.up.sql",
+                       "-- rollsafe:no-transaction\nALTER TABLE users DROP COLUMN phone;\n");
     auto c = dir.write("lonely.down.sql", "SELECT 1;\n");
     std::vector<Diagnostic> problems;
     auto ms = check::read_sql_files({a, a_down, b, c}, problems);
@@ -52,15 +53,18 @@ TEST(CheckInputs, LooseFileProblemsAreCollected) {
 
 TEST(CheckInputs, ReleasesSelectTheMigrationsOfARelease) {
     test::TempDir dir;
-    dir.write("migrations/0001_users.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(50));\n");
+    dir.write("migrations/0001_users.up.sql",
+              "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(50));\n");
     dir.write("migrations/0001_users.down.sql", "DROP TABLE users;\n");
     dir.write("migrations/0002_orders.up.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);\n");
     dir.write("migrations/0002_orders.down.sql", "DROP TABLE orders;\n");
     dir.write("migrations/0003_index.up.sql", "CREATE INDEX users_name_idx ON users (name);\n");
     dir.write("migrations/0003_index.down.sql", "DROP INDEX users_name_idx;\n");
-    dir.write("migrations/0004_widen.up.sql", "ALTER TABLE users ALTER COLUMN name TYPE varchar(80);\n");
+    dir.write("migrations/0004_widen.up.sql",
+              "ALTER TABLE users ALTER COLUMN name TYPE varchar(80);\n");
     dir.write("migrations/0004_widen.down.sql", "SELECT 1;\n");
-    auto toml = dir.write("releases.toml", "# releases\n[releases]\n\"v1.0.0\" = \"0002\"\n\"v1.1.0\" = \"0004\"\n");
+    auto toml = dir.write("releases.toml",
+                          "# releases\n[releases]\n\"v1.0.0\" = \"0002\"\n\"v1.1.0\" = \"0004\"\n");
     auto set = read_migrations(dir / "migrations", "auto");
     auto releases = read_releases(toml);
     ASSERT_EQ(releases.releases.size(), 2u);
@@ -95,14 +99,16 @@ TEST(CheckInputs, ReleasesSelectTheMigrationsOfARelease) {
     }
     auto nine = dir.write("nine.toml", "[releases]\n\"v2\" = \"0009\"\n");
     EXPECT_THROW(check::select_release_range(set, read_releases(nine), "", "v2"), Error);
-    EXPECT_THROW(check::select_release_range(set, read_releases(dir / "absent.toml"), "", "v2"), Error);
+    EXPECT_THROW(check::select_release_range(set, read_releases(dir / "absent.toml"), "", "v2"),
+                 Error);
 }
 
 TEST(CheckTree, ParsesJsonWithEscapesNumbersAndNesting) {
     check::tree::Document doc;
     std::string err;
-    ASSERT_TRUE(doc.parse(R"({"a": [1, -2, 3.5, true, false, null], "s": "x\"y\\z\n\u00e9\ud83d\ude00", "o": {"k": {}}})",
-                          &err))
+    ASSERT_TRUE(doc.parse(
+        R"({"a": [1, -2, 3.5, true, false, null], "s": "x\"y\\z\n\u00e9\ud83d\ude00", "o": {"k": {}}})",
+        &err))
         << err;
     const auto& r = doc.root();
     EXPECT_EQ(r["a"].size(), 6u);
@@ -123,15 +129,22 @@ TEST(CheckTree, ParsesJsonWithEscapesNumbersAndNesting) {
 }
 
 TEST(CheckTree, SplitsScriptsIntoStatementsWithSpans) {
-    std::string text = "\xEF\xBB\xBF-- head\nCREATE TABLE a (id int);\n\n  /* c */ DROP TABLE b; -- tail\nSELECT 'x;y'";
+    std::string text =
+        "\xEF\xBB\xBF-- head\nCREATE TABLE a (id int);\n\n  /* c */ DROP TABLE b; -- tail\nSELECT "
+        "'x;y'";
     auto sql = check::parse_sql(text);
     ASSERT_FALSE(sql.error);
     ASSERT_EQ(sql.statements.size(), 3u);
     EXPECT_EQ(sql.statements[0].kind, "CreateStmt");
-    EXPECT_EQ(text.substr(sql.statements[0].offset, sql.statements[0].end - sql.statements[0].offset),
-              "CREATE TABLE a (id int)");
-    EXPECT_EQ(text.substr(sql.statements[1].offset, sql.statements[1].end - sql.statements[1].offset), "DROP TABLE b");
-    EXPECT_EQ(text.substr(sql.statements[2].offset, sql.statements[2].end - sql.statements[2].offset), "SELECT 'x;y'");
+    EXPECT_EQ(
+        text.substr(sql.statements[0].offset, sql.statements[0].end - sql.statements[0].offset),
+        "CREATE TABLE a (id int)");
+    EXPECT_EQ(
+        text.substr(sql.statements[1].offset, sql.statements[1].end - sql.statements[1].offset),
+        "DROP TABLE b");
+    EXPECT_EQ(
+        text.substr(sql.statements[2].offset, sql.statements[2].end - sql.statements[2].offset),
+        "SELECT 'x;y'");
     EXPECT_EQ((*sql.statements[1].node)["removeType"].str(), "OBJECT_TABLE");
     check::LineIndex lines(text, 1);
     auto lc = lines.at(sql.statements[1].offset);

@@ -17,7 +17,8 @@ Migration migration(int version, const std::string& up, const std::string& down 
     m.version = *Version::parse(std::to_string(version));
     m.name = "m" + std::to_string(version);
     m.up = make_script(m.name + ".up.sql", up, 1, problems);
-    if (!down.empty()) m.down = make_script(m.name + ".down.sql", down, 1, problems);
+    if (!down.empty())
+        m.down = make_script(m.name + ".down.sql", down, 1, problems);
     return m;
 }
 
@@ -35,11 +36,14 @@ std::vector<const check::Finding*> with_rule(const check::Report& r, const std::
     std::vector<const check::Finding*> out;
     for (const auto& v : r.migrations)
         for (const auto& f : v.findings)
-            if (f.rule_id == rule) out.push_back(&f);
+            if (f.rule_id == rule)
+                out.push_back(&f);
     return out;
 }
 
-bool has(const check::Report& r, const std::string& rule) { return !with_rule(r, rule).empty(); }
+bool has(const check::Report& r, const std::string& rule) {
+    return !with_rule(r, rule).empty();
+}
 
 }  // namespace
 
@@ -57,15 +61,19 @@ TEST(CheckRules, CatalogueIsSortedWithCompleteEntries) {
         EXPECT_FALSE(r.fix.empty()) << r.id;
         EXPECT_EQ(check::find_rule(r.id), &r);
         for (const auto& b : r.breaks)
-            EXPECT_TRUE(b == "old-app" || b == "new-app" || b == "lock" || b == "data" || b == "loss") << r.id << " " << b;
-        for (const auto& c : r.classes) EXPECT_TRUE(c == "contract" || c == "unsafe-lock" || c == "unknown") << r.id;
+            EXPECT_TRUE(b == "old-app" || b == "new-app" || b == "lock" || b == "data" ||
+                        b == "loss")
+                << r.id << " " << b;
+        for (const auto& c : r.classes)
+            EXPECT_TRUE(c == "contract" || c == "unsafe-lock" || c == "unknown") << r.id;
     }
     EXPECT_EQ(check::find_rule("no-such-rule"), nullptr);
 }
 
 TEST(CheckRules, ObjectsCreatedEarlierInTheMigrationAreExempt) {
     auto r = run_one(
-        "CREATE TABLE coupons (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text NOT NULL);\n"
+        "CREATE TABLE coupons (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text NOT "
+        "NULL);\n"
         "CREATE INDEX coupons_code_idx ON coupons (code);\n"
         "ALTER TABLE coupons ADD CONSTRAINT coupons_code_key UNIQUE (code);\n"
         "ALTER TABLE coupons ADD COLUMN token uuid DEFAULT gen_random_uuid();\n"
@@ -80,7 +88,9 @@ TEST(CheckRules, ObjectsCreatedEarlierInTheMigrationAreExempt) {
 
 TEST(CheckRules, ObjectsFromAnEarlierMigrationAreNotExemptUnlessOneRelease) {
     auto a = migration(1, "CREATE TABLE coupons (id bigint PRIMARY KEY, code text NOT NULL);");
-    auto b = migration(2, "CREATE INDEX coupons_code_idx ON coupons (code);\nALTER TABLE coupons DROP COLUMN code;");
+    auto b = migration(
+        2,
+        "CREATE INDEX coupons_code_idx ON coupons (code);\nALTER TABLE coupons DROP COLUMN code;");
     auto separate = run({&a, &b});
     EXPECT_TRUE(has(separate, "create-index-non-concurrent"));
     EXPECT_TRUE(has(separate, "drop-column"));
@@ -113,13 +123,15 @@ TEST(CheckRules, PgVersionChangesVerdicts) {
 }
 
 TEST(CheckRules, SetNotNullUsesAValidatedCheckFromEarlierMigrations) {
-    auto a = migration(1, "ALTER TABLE users ADD CONSTRAINT users_phone_nn CHECK (phone IS NOT NULL) NOT VALID;");
+    auto a = migration(
+        1, "ALTER TABLE users ADD CONSTRAINT users_phone_nn CHECK (phone IS NOT NULL) NOT VALID;");
     auto b = migration(2, "ALTER TABLE users VALIDATE CONSTRAINT users_phone_nn;");
     auto c = migration(3, "ALTER TABLE users ALTER COLUMN phone SET NOT NULL;");
     auto r = run({&a, &b, &c});
     EXPECT_FALSE(has(r, "set-not-null"));
     EXPECT_FALSE(has(r, "validate-in-same-transaction"));
-    for (const auto& v : r.migrations) EXPECT_EQ(v.class_string(), "expand") << v.migration;
+    for (const auto& v : r.migrations)
+        EXPECT_EQ(v.class_string(), "expand") << v.migration;
 
     check::Options pg11;
     pg11.pg_version = 11;
@@ -135,12 +147,14 @@ TEST(CheckRules, SetNotNullUsesAValidatedCheckFromEarlierMigrations) {
 }
 
 TEST(CheckRules, ColumnTypesFromEarlierMigrationsDecideRewrites) {
-    auto create = migration(1,
-                            "CREATE TABLE customers (id bigint PRIMARY KEY, name varchar(100) NOT NULL, "
-                            "code text, qty integer, price numeric(10,2), at timestamp(3));");
+    auto create =
+        migration(1,
+                  "CREATE TABLE customers (id bigint PRIMARY KEY, name varchar(100) NOT NULL, "
+                  "code text, qty integer, price numeric(10,2), at timestamp(3));");
     auto widen = migration(2, "ALTER TABLE customers ALTER COLUMN name TYPE varchar(200);");
     auto narrow = migration(3, "ALTER TABLE customers ALTER COLUMN name TYPE varchar(20);");
-    auto to_int = migration(4, "ALTER TABLE customers ALTER COLUMN code TYPE integer USING code::integer;");
+    auto to_int =
+        migration(4, "ALTER TABLE customers ALTER COLUMN code TYPE integer USING code::integer;");
     auto to_bigint = migration(5, "ALTER TABLE customers ALTER COLUMN qty TYPE bigint;");
     auto precision = migration(6, "ALTER TABLE customers ALTER COLUMN price TYPE numeric(12,2);");
     auto ts = migration(7, "ALTER TABLE customers ALTER COLUMN at TYPE timestamp(6);");
@@ -156,52 +170,79 @@ TEST(CheckRules, ColumnTypesFromEarlierMigrationsDecideRewrites) {
 }
 
 TEST(CheckRules, UnknownColumnTypesAreJudgedByTheTarget) {
-    EXPECT_EQ(run_one("ALTER TABLE users ALTER COLUMN name TYPE text;").migrations[0].findings.size(), 0u);
-    EXPECT_EQ(run_one("ALTER TABLE users ALTER COLUMN name TYPE varchar(20);").migrations[0].class_string(),
+    EXPECT_EQ(
+        run_one("ALTER TABLE users ALTER COLUMN name TYPE text;").migrations[0].findings.size(),
+        0u);
+    EXPECT_EQ(run_one("ALTER TABLE users ALTER COLUMN name TYPE varchar(20);")
+                  .migrations[0]
+                  .class_string(),
               "contract,unsafe-lock");
-    EXPECT_EQ(run_one("ALTER TABLE orders ALTER COLUMN quantity TYPE bigint;").migrations[0].class_string(),
+    EXPECT_EQ(run_one("ALTER TABLE orders ALTER COLUMN quantity TYPE bigint;")
+                  .migrations[0]
+                  .class_string(),
               "unsafe-lock");
-    EXPECT_TRUE(has(run_one("ALTER TABLE users ALTER COLUMN name TYPE text USING lower(name);"), "change-column-type"));
+    EXPECT_TRUE(has(run_one("ALTER TABLE users ALTER COLUMN name TYPE text USING lower(name);"),
+                    "change-column-type"));
 }
 
 TEST(CheckRules, VolatilityOfDefaults) {
-    EXPECT_FALSE(has(run_one("ALTER TABLE orders ADD COLUMN at timestamptz NOT NULL DEFAULT now();"), "volatile-default"));
-    EXPECT_FALSE(has(run_one("ALTER TABLE orders ADD COLUMN tags jsonb DEFAULT '{}'::jsonb;"), "volatile-default"));
-    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN r float8 DEFAULT random();"), "volatile-default"));
-    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN r text DEFAULT my_func();"), "volatile-default"));
-    auto f = migration(1, "CREATE FUNCTION region_default() RETURNS text STABLE LANGUAGE sql AS $$ SELECT 'eu' $$;");
+    EXPECT_FALSE(
+        has(run_one("ALTER TABLE orders ADD COLUMN at timestamptz NOT NULL DEFAULT now();"),
+            "volatile-default"));
+    EXPECT_FALSE(has(run_one("ALTER TABLE orders ADD COLUMN tags jsonb DEFAULT '{}'::jsonb;"),
+                     "volatile-default"));
+    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN r float8 DEFAULT random();"),
+                    "volatile-default"));
+    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN r text DEFAULT my_func();"),
+                    "volatile-default"));
+    auto f = migration(
+        1,
+        "CREATE FUNCTION region_default() RETURNS text STABLE LANGUAGE sql AS $$ SELECT 'eu' $$;");
     auto g = migration(2, "ALTER TABLE orders ADD COLUMN region text DEFAULT region_default();");
     EXPECT_FALSE(has(run({&f, &g}), "volatile-default"));
-    auto v = migration(3, "CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;");
+    auto v =
+        migration(3, "CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;");
     auto w = migration(4, "ALTER TABLE orders ADD COLUMN code text DEFAULT next_code();");
     EXPECT_TRUE(has(run({&v, &w}), "volatile-default"));
 }
 
 TEST(CheckRules, TransactionContext) {
-    EXPECT_TRUE(has(run_one("CREATE INDEX CONCURRENTLY i ON orders (status);"), "concurrent-in-transaction"));
-    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nCREATE INDEX CONCURRENTLY i ON orders (status);"),
-                     "concurrent-in-transaction"));
+    EXPECT_TRUE(has(run_one("CREATE INDEX CONCURRENTLY i ON orders (status);"),
+                    "concurrent-in-transaction"));
+    EXPECT_FALSE(
+        has(run_one("-- rollsafe:no-transaction\nCREATE INDEX CONCURRENTLY i ON orders (status);"),
+            "concurrent-in-transaction"));
     EXPECT_TRUE(has(run_one("VACUUM orders;"), "statement-fails-in-transaction"));
-    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nVACUUM orders;"), "statement-fails-in-transaction"));
+    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nVACUUM orders;"),
+                     "statement-fails-in-transaction"));
 
     // A BEGIN ... COMMIT around the whole script is removed by rollsafe (executable_statements).
     auto wrapped = run_one("BEGIN;\nALTER TABLE orders ADD COLUMN x text;\nCOMMIT;");
     EXPECT_TRUE(wrapped.migrations[0].findings.empty());
-    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nBEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;"),
-                     "concurrent-in-transaction"));
+    EXPECT_FALSE(
+        has(run_one("-- rollsafe:no-transaction\nBEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;"),
+            "concurrent-in-transaction"));
     // Any other transaction control is refused by rollsafe.
-    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN x text;\nCOMMIT;\nALTER TABLE orders ADD COLUMN y text;"),
+    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN x text;\nCOMMIT;\nALTER TABLE orders "
+                            "ADD COLUMN y text;"),
                     "transaction-nesting"));
-    EXPECT_TRUE(has(run_one("SAVEPOINT s;\nALTER TABLE orders ADD COLUMN x text;"), "transaction-nesting"));
-    auto explicit_tx = run_one("-- rollsafe:no-transaction\nSELECT 1;\nBEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;\n");
+    EXPECT_TRUE(
+        has(run_one("SAVEPOINT s;\nALTER TABLE orders ADD COLUMN x text;"), "transaction-nesting"));
+    auto explicit_tx = run_one(
+        "-- rollsafe:no-transaction\nSELECT 1;\nBEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;\n");
     EXPECT_TRUE(has(explicit_tx, "concurrent-in-transaction"));
     EXPECT_TRUE(has(explicit_tx, "transaction-nesting"));
-    auto open = run_one("-- rollsafe:no-transaction\nBEGIN;\nUPDATE orders SET note = '' WHERE id = 1;");
+    auto open =
+        run_one("-- rollsafe:no-transaction\nBEGIN;\nUPDATE orders SET note = '' WHERE id = 1;");
     EXPECT_TRUE(has(open, "uncommitted-transaction"));
 
-    const std::string add = "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n";
-    EXPECT_TRUE(has(run_one(add + "ALTER TABLE orders VALIDATE CONSTRAINT fk;"), "validate-in-same-transaction"));
-    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\n" + add + "ALTER TABLE orders VALIDATE CONSTRAINT fk;"),
+    const std::string add =
+        "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT "
+        "VALID;\n";
+    EXPECT_TRUE(has(run_one(add + "ALTER TABLE orders VALIDATE CONSTRAINT fk;"),
+                    "validate-in-same-transaction"));
+    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\n" + add +
+                             "ALTER TABLE orders VALIDATE CONSTRAINT fk;"),
                      "validate-in-same-transaction"));
     EXPECT_TRUE(has(run_one("-- rollsafe:no-transaction\nSELECT 1;\nBEGIN;\n" + add +
                             "ALTER TABLE orders VALIDATE CONSTRAINT fk;\nCOMMIT;"),
@@ -210,17 +251,20 @@ TEST(CheckRules, TransactionContext) {
 
 TEST(CheckRules, RobustStatementsOnlyMatterWithoutATransaction) {
     const std::string body =
-        "CREATE TABLE coupons (id bigint PRIMARY KEY, code text);\nALTER TABLE orders ADD COLUMN coupon_id bigint;\n"
+        "CREATE TABLE coupons (id bigint PRIMARY KEY, code text);\nALTER TABLE orders ADD COLUMN "
+        "coupon_id bigint;\n"
         "CREATE INDEX CONCURRENTLY orders_coupon_idx ON orders (coupon_id);\n";
     EXPECT_FALSE(has(run_one(body), "prefer-robust-statements"));
     auto report = run_one("-- rollsafe:no-transaction\n" + body);
     auto r = with_rule(report, "prefer-robust-statements");
-    ASSERT_EQ(r.size(), 2u);  // the CREATE TABLE and the ADD COLUMN; the last statement may fail alone
+    ASSERT_EQ(r.size(),
+              2u);  // the CREATE TABLE and the ADD COLUMN; the last statement may fail alone
     EXPECT_EQ(r[0]->line, 2);
     EXPECT_EQ(r[1]->line, 3);
-    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nCREATE TABLE IF NOT EXISTS c (id bigint);\n"
-                             "ALTER TABLE orders ADD COLUMN IF NOT EXISTS c_id bigint;\nSELECT 1;"),
-                     "prefer-robust-statements"));
+    EXPECT_FALSE(
+        has(run_one("-- rollsafe:no-transaction\nCREATE TABLE IF NOT EXISTS c (id bigint);\n"
+                    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS c_id bigint;\nSELECT 1;"),
+            "prefer-robust-statements"));
 }
 
 TEST(CheckRules, LockTimeoutTurnedOff) {
@@ -230,24 +274,34 @@ TEST(CheckRules, LockTimeoutTurnedOff) {
     ASSERT_EQ(off.size(), 1u);
     EXPECT_EQ(off[0]->lock, "ACCESS EXCLUSIVE");
     EXPECT_NE(off[0]->message.find("line 1"), std::string::npos);
-    EXPECT_TRUE(has(run_one("RESET lock_timeout;\nCREATE INDEX i ON orders (status);"), "missing-lock-timeout"));
-    EXPECT_TRUE(has(run_one("-- rollsafe:lock-timeout=0s\nALTER TABLE orders ADD COLUMN x text;"), "missing-lock-timeout"));
-    EXPECT_FALSE(has(run_one("SET lock_timeout = 0;\nSET lock_timeout = '3s';\nALTER TABLE orders ADD COLUMN x text;"),
+    EXPECT_TRUE(has(run_one("RESET lock_timeout;\nCREATE INDEX i ON orders (status);"),
+                    "missing-lock-timeout"));
+    EXPECT_TRUE(has(run_one("-- rollsafe:lock-timeout=0s\nALTER TABLE orders ADD COLUMN x text;"),
+                    "missing-lock-timeout"));
+    EXPECT_FALSE(has(run_one("SET lock_timeout = 0;\nSET lock_timeout = '3s';\nALTER TABLE orders "
+                             "ADD COLUMN x text;"),
                      "missing-lock-timeout"));
     // Locks that do not block traffic, and tables created here, need no timeout.
-    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nSET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY i ON orders (status);"),
+    EXPECT_FALSE(has(run_one("-- rollsafe:no-transaction\nSET lock_timeout = 0;\nCREATE INDEX "
+                             "CONCURRENTLY i ON orders (status);"),
                      "missing-lock-timeout"));
-    EXPECT_FALSE(has(run_one("SET lock_timeout = 0;\nCREATE TABLE t (id bigint);\nALTER TABLE t ADD COLUMN x text;"),
-                     "missing-lock-timeout"));
+    EXPECT_FALSE(has(
+        run_one(
+            "SET lock_timeout = 0;\nCREATE TABLE t (id bigint);\nALTER TABLE t ADD COLUMN x text;"),
+        "missing-lock-timeout"));
     check::Options none;
     none.lock_timeout_ms = 0;
-    EXPECT_TRUE(has(run_one("ALTER TABLE orders ADD COLUMN x text;", none), "missing-lock-timeout"));
-    EXPECT_FALSE(has(run_one("-- rollsafe:lock-timeout=2s\nALTER TABLE orders ADD COLUMN x text;", none),
-                     "missing-lock-timeout"));
+    EXPECT_TRUE(
+        has(run_one("ALTER TABLE orders ADD COLUMN x text;", none), "missing-lock-timeout"));
+    EXPECT_FALSE(
+        has(run_one("-- rollsafe:lock-timeout=2s\nALTER TABLE orders ADD COLUMN x text;", none),
+            "missing-lock-timeout"));
 }
 
 TEST(CheckRules, RenameWithACompatibilityViewIsExpand) {
-    auto r = run_one("ALTER TABLE payments RENAME TO payment_attempts;\nCREATE VIEW payments AS SELECT * FROM payment_attempts;");
+    auto r = run_one(
+        "ALTER TABLE payments RENAME TO payment_attempts;\nCREATE VIEW payments AS SELECT * FROM "
+        "payment_attempts;");
     EXPECT_FALSE(has(r, "rename-table"));
     EXPECT_EQ(r.migrations[0].class_string(), "expand");
     EXPECT_TRUE(has(run_one("ALTER TABLE payments SET SCHEMA archive;"), "rename-table"));
@@ -276,7 +330,8 @@ TEST(CheckRules, SuppressionsOnTheStatementOrTheFile) {
     EXPECT_EQ(file.suppressed(), 2);
     EXPECT_EQ(file.errors(), 0);
     EXPECT_FALSE(file.migrations[0].blocking());
-    // The allow lifts the block, but the old app still cannot read a dropped column: the class stays.
+    // The allow lifts the block, but the old app still cannot read a dropped column: the class
+    // stays.
     EXPECT_EQ(file.migrations[0].class_string(), "contract");
     EXPECT_FALSE(has(file, "unused-allow"));
     EXPECT_EQ(file.exit_code(), 0);
@@ -304,12 +359,16 @@ TEST(CheckRules, AllowsThatSuppressNothingAreReported) {
 TEST(CheckRules, DisabledRulesAreSkipped) {
     check::Options o;
     o.disabled_rules = {"prefer-text"};
-    auto r = run_one("-- rollsafe:allow=prefer-text reason=\"x\"\nALTER TABLE orders ADD COLUMN z varchar(10);", o);
+    auto r = run_one(
+        "-- rollsafe:allow=prefer-text reason=\"x\"\nALTER TABLE orders ADD COLUMN z varchar(10);",
+        o);
     EXPECT_TRUE(r.migrations[0].findings.empty());
 }
 
 TEST(CheckRules, DownScriptsThatDropWhatTheUpAddedLoseData) {
-    auto m = migration(1, "ALTER TABLE orders ADD COLUMN gift_message text;\nCREATE TABLE gifts (id bigint PRIMARY KEY);",
+    auto m = migration(1,
+                       "ALTER TABLE orders ADD COLUMN gift_message text;\nCREATE TABLE gifts (id "
+                       "bigint PRIMARY KEY);",
                        "DROP TABLE gifts;\nALTER TABLE orders DROP COLUMN gift_message;");
     auto r = run({&m});
     const auto& v = r.migrations[0];
@@ -342,7 +401,9 @@ TEST(CheckRules, UnanalysableStatementsMakeTheClassUnknown) {
 }
 
 TEST(CheckRules, ClassesAreOrderedAndCompatibilityFollowsThem) {
-    auto r = run_one("ALTER TABLE orders DROP COLUMN note;\nCREATE INDEX i ON orders (status);\nDO $$ BEGIN END $$;");
+    auto r = run_one(
+        "ALTER TABLE orders DROP COLUMN note;\nCREATE INDEX i ON orders (status);\nDO $$ BEGIN END "
+        "$$;");
     EXPECT_EQ(r.migrations[0].class_string(), "contract,unsafe-lock,unknown");
     EXPECT_FALSE(r.migrations[0].compatible_with_previous_release());
     auto lock = run_one("CREATE INDEX i ON orders (status);");
@@ -365,8 +426,10 @@ TEST(CheckRules, PositionsAreFileLinesAndCharacterColumns) {
     Migration m;
     m.version = *Version::parse("7");
     m.name = "dbmate";
-    // A dbmate section that starts on line 10 of its file, with a multi-byte comment before the SQL.
-    m.up = make_script("7_dbmate.sql", "-- café\n  /* é */ DROP TABLE legacy_carts;\n", 10, problems);
+    // A dbmate section that starts on line 10 of its file, with a multi-byte comment before the
+    // SQL.
+    m.up =
+        make_script("7_dbmate.sql", "-- café\n  /* é */ DROP TABLE legacy_carts;\n", 10, problems);
     auto r = check::check_migrations({&m}, {});
     auto f = with_rule(r, "drop-table");
     ASSERT_EQ(f.size(), 1u);
@@ -379,8 +442,8 @@ TEST(CheckRules, PositionsAreFileLinesAndCharacterColumns) {
 
 TEST(CheckRules, LongIdentifiersAreFoundEvenThoughTheParserCutsThem) {
     std::string name(70, 'a');
-    auto r = run_one("CREATE TABLE \"" + name + "\" (id bigint);\nCREATE INDEX " + std::string(63, 'b') +
-                     " ON orders (id);");
+    auto r = run_one("CREATE TABLE \"" + name + "\" (id bigint);\nCREATE INDEX " +
+                     std::string(63, 'b') + " ON orders (id);");
     auto f = with_rule(r, "identifier-too-long");
     ASSERT_EQ(f.size(), 1u);
     EXPECT_NE(f[0]->message.find("70 bytes"), std::string::npos);
@@ -390,9 +453,11 @@ TEST(CheckRules, DropAndRenameOfOtherObjects) {
     EXPECT_TRUE(has(run_one("DROP VIEW active_users;"), "drop-object"));
     EXPECT_TRUE(has(run_one("DROP FUNCTION touch_updated_at();"), "drop-object"));
     EXPECT_TRUE(has(run_one("ALTER TYPE order_status RENAME TO order_state;"), "rename-object"));
-    auto fresh = run_one("CREATE TYPE mood AS ENUM ('a');\nALTER TYPE mood RENAME TO feeling;\nDROP TYPE feeling;");
+    auto fresh = run_one(
+        "CREATE TYPE mood AS ENUM ('a');\nALTER TYPE mood RENAME TO feeling;\nDROP TYPE feeling;");
     EXPECT_TRUE(fresh.migrations[0].findings.empty());
-    EXPECT_FALSE(has(run_one("CREATE TYPE mood AS ENUM ('a');\nALTER TYPE mood ADD VALUE 'b';"), "add-enum-value"));
+    EXPECT_FALSE(has(run_one("CREATE TYPE mood AS ENUM ('a');\nALTER TYPE mood ADD VALUE 'b';"),
+                     "add-enum-value"));
     EXPECT_TRUE(has(run_one("TRUNCATE orders, users CASCADE;"), "truncate-cascade"));
     EXPECT_FALSE(has(run_one("TRUNCATE orders;"), "truncate-cascade"));
     EXPECT_TRUE(has(run_one("DELETE FROM sessions;"), "unbatched-update"));

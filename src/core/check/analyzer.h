@@ -38,25 +38,25 @@ const char* lock_name(LockLevel level);
 struct Hit {
     std::string rule;
     std::string message;
-    std::size_t offset = 0;   // byte offset in the script text where the caret goes
-    int statement = -1;       // index of the statement; -1 for the script as a whole
-    std::optional<Severity> severity;                  // overrides the rule's default
-    std::optional<std::vector<std::string>> classes;   // overrides the rule's classes
-    std::optional<std::vector<std::string>> breaks;    // overrides the rule's breaks
-    std::string lock;                                  // overrides the rule's lock text
+    std::size_t offset = 0;            // byte offset in the script text where the caret goes
+    int statement = -1;                // index of the statement; -1 for the script as a whole
+    std::optional<Severity> severity;  // overrides the rule's default
+    std::optional<std::vector<std::string>> classes;  // overrides the rule's classes
+    std::optional<std::vector<std::string>> breaks;   // overrides the rule's breaks
+    std::string lock;                                 // overrides the rule's lock text
 };
 
 // Analyzes scripts against a schema model that it keeps up to date.
 class Analyzer {
-public:
+  public:
     Analyzer(const Options& options, SchemaModel& model);
 
     // Analyzes one script (up or down) whose objects created in `scope` are new. Returns the hits
     // in statement order. With `learn_only`, only updates the model (applied migrations).
-    std::vector<Hit> analyze(const Script& script, const SqlSource& sql, const LineIndex& lines, int scope,
-                             bool down, bool learn_only = false);
+    std::vector<Hit> analyze(const Script& script, const SqlSource& sql, const LineIndex& lines,
+                             int scope, bool down, bool learn_only = false);
 
-private:
+  private:
     struct Renamed {
         std::string old_key;
         std::size_t hit;  // index in m_hits
@@ -76,10 +76,11 @@ private:
     bool m_unwrapped = false;  // a BEGIN ... COMMIT around the whole script, which rollsafe removes
     bool m_in_tx = true;       // a transaction block is open at this statement
     long long m_lock_timeout = 0;
-    long long m_timeout_before_tx = 0;  // restored when an explicit transaction ends (SET LOCAL)
-    std::string m_timeout_origin;       // what set lock_timeout to its current value
+    long long m_timeout_before_tx = 0;     // restored when an explicit transaction ends (SET LOCAL)
+    std::string m_timeout_origin;          // what set lock_timeout to its current value
     std::set<std::string> m_tx_not_valid;  // "table|constraint" added NOT VALID in this transaction
-    LockLevel m_effect = LockLevel::none;  // strongest lock this statement takes on an existing table
+    LockLevel m_effect =
+        LockLevel::none;  // strongest lock this statement takes on an existing table
     std::string m_effect_table;
     std::vector<Hit> m_hits;
     std::vector<Renamed> m_renames;
@@ -88,11 +89,14 @@ private:
     // --- statements (analyze_statements.cpp, analyze_alter_table.cpp) ---
     void statement(const SqlStatement& st);
     void alter_table(const tree::Node& n);
-    void alter_table_cmd(const tree::Node& cmd, const std::string& table, const std::string& display, bool existing);
-    void add_column(const tree::Node& def, const tree::Node& cmd, const std::string& table, const std::string& display,
-                    bool existing);
-    void add_constraint(const tree::Node& con, const std::string& table, const std::string& display, bool existing);
-    void alter_column_type(const tree::Node& cmd, const std::string& table, const std::string& display, bool existing);
+    void alter_table_cmd(const tree::Node& cmd, const std::string& table,
+                         const std::string& display, bool existing);
+    void add_column(const tree::Node& def, const tree::Node& cmd, const std::string& table,
+                    const std::string& display, bool existing);
+    void add_constraint(const tree::Node& con, const std::string& table, const std::string& display,
+                        bool existing);
+    void alter_column_type(const tree::Node& cmd, const std::string& table,
+                           const std::string& display, bool existing);
     void create_table(const tree::Node& n);
     void create_index(const tree::Node& n);
     void drop(const tree::Node& n);
@@ -116,7 +120,8 @@ private:
     void robust(bool idempotent, const std::string& what);
 
     // --- helpers (analyzer.cpp) ---
-    void hit(const std::string& rule, std::string message, std::size_t offset, std::optional<Severity> severity = {},
+    void hit(const std::string& rule, std::string message, std::size_t offset,
+             std::optional<Severity> severity = {},
              std::optional<std::vector<std::string>> classes = {}, std::string lock = {});
     std::size_t where(const tree::Node& n) const;  // a node's location as a script offset
     bool relation_is_new(const std::string& key) const;

@@ -11,30 +11,38 @@ namespace rollsafe::check {
 
 const char* severity_text(Severity severity) {
     switch (severity) {
-        case Severity::info: return "info";
-        case Severity::warning: return "warning";
-        case Severity::error: return "error";
+        case Severity::info:
+            return "info";
+        case Severity::warning:
+            return "warning";
+        case Severity::error:
+            return "error";
     }
     return "warning";
 }
 
 std::vector<std::string> ordered_classes(const std::set<std::string>& classes) {
-    static const char* const order[] = {"expand", "contract", "unsafe-lock", "data-loss-on-down", "unknown"};
+    static const char* const order[] = {"expand", "contract", "unsafe-lock", "data-loss-on-down",
+                                        "unknown"};
     std::vector<std::string> out;
     for (const char* c : order)
-        if (classes.count(c)) out.emplace_back(c);
+        if (classes.count(c))
+            out.emplace_back(c);
     for (const auto& c : classes)
-        if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+        if (std::find(out.begin(), out.end(), c) == out.end())
+            out.push_back(c);
     return out;
 }
 
 bool MigrationVerdict::blocking() const {
-    return std::any_of(findings.begin(), findings.end(),
-                       [](const Finding& f) { return !f.suppressed && f.severity == Severity::error; });
+    return std::any_of(findings.begin(), findings.end(), [](const Finding& f) {
+        return !f.suppressed && f.severity == Severity::error;
+    });
 }
 
 std::string MigrationVerdict::class_string() const {
-    if (classes.empty()) return "expand";
+    if (classes.empty())
+        return "expand";
     return text::join(ordered_classes(classes), ",");
 }
 
@@ -45,27 +53,32 @@ bool MigrationVerdict::compatible_with_previous_release() const {
 int Report::errors() const {
     int n = 0;
     for (const auto& m : migrations)
-        for (const auto& f : m.findings) n += !f.suppressed && f.severity == Severity::error;
+        for (const auto& f : m.findings)
+            n += !f.suppressed && f.severity == Severity::error;
     return n;
 }
 
 int Report::warnings() const {
     int n = 0;
     for (const auto& m : migrations)
-        for (const auto& f : m.findings) n += !f.suppressed && f.severity == Severity::warning;
+        for (const auto& f : m.findings)
+            n += !f.suppressed && f.severity == Severity::warning;
     return n;
 }
 
 int Report::suppressed() const {
     int n = 0;
     for (const auto& m : migrations)
-        for (const auto& f : m.findings) n += f.suppressed;
+        for (const auto& f : m.findings)
+            n += f.suppressed;
     return n;
 }
 
 int Report::exit_code() const {
-    if (!parse_errors.empty()) return static_cast<int>(ExitCode::usage);
-    if (errors() > 0) return static_cast<int>(ExitCode::check_failed);
+    if (!parse_errors.empty())
+        return static_cast<int>(ExitCode::usage);
+    if (errors() > 0)
+        return static_cast<int>(ExitCode::check_failed);
     return 0;
 }
 
@@ -79,19 +92,28 @@ struct Allow {
 };
 
 bool allow_matches(const std::string& pattern, const std::string& rule) {
-    if (pattern == "*" || pattern == rule) return true;
-    return pattern.size() > 1 && pattern.back() == '*' && text::starts_with(rule, pattern.substr(0, pattern.size() - 1));
+    if (pattern == "*" || pattern == rule)
+        return true;
+    return pattern.size() > 1 && pattern.back() == '*' &&
+           text::starts_with(rule, pattern.substr(0, pattern.size() - 1));
 }
 
 // Turns one script's hits into findings: catalogue facts, file positions, suppressions.
 class ScriptFindings {
-public:
-    ScriptFindings(const Options& options, const Migration& m, const Script& script, const SqlSource& sql,
-                   const LineIndex& lines, bool down)
-        : m_options(options), m_migration(m), m_script(script), m_sql(sql), m_lines(lines), m_down(down) {
-        int first_statement_line = sql.statements.empty() ? lines.last_line() + 1 : lines.at(sql.statements[0].offset).line;
+  public:
+    ScriptFindings(const Options& options, const Migration& m, const Script& script,
+                   const SqlSource& sql, const LineIndex& lines, bool down)
+        : m_options(options),
+          m_migration(m),
+          m_script(script),
+          m_sql(sql),
+          m_lines(lines),
+          m_down(down) {
+        int first_statement_line = sql.statements.empty() ? lines.last_line() + 1
+                                                          : lines.at(sql.statements[0].offset).line;
         for (const auto& d : script.directives)
-            if (d.key == "allow") m_allows.push_back({&d, d.line < first_statement_line});
+            if (d.key == "allow")
+                m_allows.push_back({&d, d.line < first_statement_line});
     }
 
     void add(const detail::Hit& h, std::vector<Finding>& out) {
@@ -129,17 +151,25 @@ public:
             // A down script runs only on rollback: what matters for the migration's class is
             // whether it destroys data green wrote. Failures of the down itself stay errors.
             bool loss = std::find(f.breaks.begin(), f.breaks.end(), "loss") != f.breaks.end();
-            f.classes = loss ? std::vector<std::string>{"data-loss-on-down"} : std::vector<std::string>{};
-            if (rule && rule->category != "transaction" && f.severity == Severity::error) f.severity = Severity::warning;
+            f.classes =
+                loss ? std::vector<std::string>{"data-loss-on-down"} : std::vector<std::string>{};
+            if (rule && rule->category != "transaction" && f.severity == Severity::error)
+                f.severity = Severity::warning;
             if (loss) {
                 f.breaks = {"loss"};
-                f.why = "Rolling back runs this down script after green has written data: dropping what the up "
-                        "added (or emptying a table) destroys the rows and values green wrote, and a later up "
-                        "cannot bring them back.";
-                f.fix = "Prefer a lossless down (leave the column or table in place; the old app ignores it) and "
-                        "drop it in a later contract migration. If the loss is accepted, rely on the snapshot "
-                        "rollsafe takes before `down`, and say so: -- rollsafe:allow=" +
-                        f.rule_id + " reason=\"...\".";
+                f.why =
+                    "Rolling back runs this down script after green has written data: dropping "
+                    "what the up "
+                    "added (or emptying a table) destroys the rows and values green wrote, and a "
+                    "later up "
+                    "cannot bring them back.";
+                f.fix =
+                    "Prefer a lossless down (leave the column or table in place; the old app "
+                    "ignores it) and "
+                    "drop it in a later contract migration. If the loss is accepted, rely on the "
+                    "snapshot "
+                    "rollsafe takes before `down`, and say so: -- rollsafe:allow=" +
+                    f.rule_id + " reason=\"...\".";
             }
         }
         f.source_line = std::string(m_lines.line_text(f.line));
@@ -153,10 +183,12 @@ public:
 
     // Reports allow directives that name no rule or suppressed nothing.
     void report_unused(std::vector<Finding>& out) {
-        if (m_options.disabled_rules.count("unused-allow")) return;
+        if (m_options.disabled_rules.count("unused-allow"))
+            return;
         const RuleInfo* rule = find_rule("unused-allow");
         for (const auto& a : m_allows) {
-            if (a.used) continue;
+            if (a.used)
+                continue;
             const auto& d = *a.directive;
             bool known = d.value == "*" || d.value.back() == '*' || find_rule(d.value) != nullptr;
             Finding f;
@@ -167,9 +199,11 @@ public:
             f.line = f.end_line = d.line;
             f.col = f.end_col = d.col;
             f.direction = m_down ? "down" : "up";
-            f.message = known ? "allow=" + d.value + " suppresses nothing " +
-                                    (a.file_level ? std::string("in this script") : std::string("in the statement below it"))
-                              : "allow=" + d.value + " names no rollsafe rule (see docs/rules/README.md)";
+            f.message =
+                known ? "allow=" + d.value + " suppresses nothing " +
+                            (a.file_level ? std::string("in this script")
+                                          : std::string("in the statement below it"))
+                      : "allow=" + d.value + " names no rollsafe rule (see docs/rules/README.md)";
             f.why = rule->why;
             f.fix = rule->fix;
             f.source_line = std::string(m_lines.line_text(d.line));
@@ -177,7 +211,7 @@ public:
         }
     }
 
-private:
+  private:
     const Options& m_options;
     const Migration& m_migration;
     const Script& m_script;
@@ -192,11 +226,13 @@ private:
         return text::starts_with(t, "--");
     }
 
-    // The first line of the comment block directly above a statement (the statement's line when none).
+    // The first line of the comment block directly above a statement (the statement's line when
+    // none).
     int comment_block_start(int statement) const {
         int line = m_lines.at(m_sql.statements[static_cast<std::size_t>(statement)].offset).line;
         int top = line;
-        while (top - 1 >= m_lines.first_line() && comment_line(top - 1)) --top;
+        while (top - 1 >= m_lines.first_line() && comment_line(top - 1))
+            --top;
         return top;
     }
 
@@ -208,11 +244,13 @@ private:
         }
         Allow* found = nullptr;
         for (auto& a : m_allows) {
-            if (!allow_matches(a.directive->value, rule)) continue;
+            if (!allow_matches(a.directive->value, rule))
+                continue;
             bool here = statement >= 0 && a.directive->line >= top && a.directive->line < line;
             if (here || a.file_level) {
                 a.used = true;
-                if (!found || here) found = &a;
+                if (!found || here)
+                    found = &a;
             }
         }
         return found;
@@ -223,12 +261,14 @@ private:
 
 Diagnostic parse_diagnostic(const Script& script, const SqlSource& sql, const LineIndex& lines) {
     auto lc = lines.at(sql.error->offset);
-    return {script.path, lc.line, lc.col, sql.error->message, "PostgreSQL's parser rejected this statement; fix the SQL"};
+    return {script.path, lc.line, lc.col, sql.error->message,
+            "PostgreSQL's parser rejected this statement; fix the SQL"};
 }
 
 // Checks one script; returns false (and records a parse error) when it does not parse.
-bool check_script(const Options& options, const Migration& m, const Script& script, detail::Analyzer& analyzer,
-                  int scope, bool down, MigrationVerdict& verdict, Report& report) {
+bool check_script(const Options& options, const Migration& m, const Script& script,
+                  detail::Analyzer& analyzer, int scope, bool down, MigrationVerdict& verdict,
+                  Report& report) {
     auto sql = parse_sql(script.text);
     LineIndex lines(script.text, script.first_line);
     if (sql.error) {
@@ -238,7 +278,8 @@ bool check_script(const Options& options, const Migration& m, const Script& scri
     auto hits = analyzer.analyze(script, sql, lines, scope, down);
     ScriptFindings findings(options, m, script, sql, lines, down);
     verdict.findings.reserve(verdict.findings.size() + hits.size());
-    for (const auto& h : hits) findings.add(h, verdict.findings);
+    for (const auto& h : hits)
+        findings.add(h, verdict.findings);
     findings.report_unused(verdict.findings);
     return true;
 }
@@ -249,12 +290,15 @@ void classify(MigrationVerdict& v) {
             // An allow directive lifts the block, and vouches for a lock or an unanalysable
             // statement; it cannot make the old app read a dropped column: contract and
             // data-loss-on-down stay, so gate and rollback decide on the truth.
-            if (f.suppressed && c != "contract" && c != "data-loss-on-down") continue;
+            if (f.suppressed && c != "contract" && c != "data-loss-on-down")
+                continue;
             v.classes.insert(c);
         }
     }
-    bool up_hazard = v.classes.count("contract") || v.classes.count("unsafe-lock") || v.classes.count("unknown");
-    if (!up_hazard) v.classes.insert("expand");
+    bool up_hazard =
+        v.classes.count("contract") || v.classes.count("unsafe-lock") || v.classes.count("unknown");
+    if (!up_hazard)
+        v.classes.insert("expand");
 }
 
 }  // namespace
@@ -267,7 +311,8 @@ Report check_migrations(const std::vector<const Migration*>& migrations, const O
     int next_scope = 1;
     for (const Migration* m : options.applied) {
         auto sql = parse_sql(m->up.text);
-        if (sql.error) continue;
+        if (sql.error)
+            continue;
         LineIndex lines(m->up.text, m->up.first_line);
         analyzer.analyze(m->up, sql, lines, next_scope++, false, true);
     }

@@ -17,7 +17,8 @@ namespace rollsafe::check {
 // as a migrations folder. Scripts carry path, text, checksum and directives; their statements
 // are left empty because check_migrations parses the text itself. Unreadable files, bad UTF-8
 // and bad directives are appended to `problems`.
-std::vector<Migration> read_sql_files(const std::vector<std::string>& paths, std::vector<Diagnostic>& problems);
+std::vector<Migration> read_sql_files(const std::vector<std::string>& paths,
+                                      std::vector<Diagnostic>& problems);
 
 // The migrations a release step ships, and the ones before it.
 struct ReleaseRange {
@@ -30,7 +31,7 @@ struct ReleaseRange {
 // be empty: from the first migration, or to the last). Throws Error(USAGE) for a missing
 // releases file, an unknown release, a green that is not newer than blue, or a release whose last
 // version has no migration.
-ReleaseRange select_release_range(const MigrationSet& set, const ReleaseFile& releases, const std::string& blue,
-                                  const std::string& green);
+ReleaseRange select_release_range(const MigrationSet& set, const ReleaseFile& releases,
+                                  const std::string& blue, const std::string& green);
 
 }  // namespace rollsafe::check

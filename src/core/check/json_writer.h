@@ -12,8 +12,11 @@ namespace rollsafe::check {
 // Writes pretty-printed JSON (two-space indent). Calls must nest correctly; keys are written
 // with key() before each value inside an object.
 class JsonWriter {
-public:
+  public:
+    // Appends to `out`, which must outlive the writer.
     explicit JsonWriter(std::string& out) : m_out(out) {}
+
+    // Open and close containers.
 
     void begin_object() { open('{'); }
     void end_object() { close('}'); }
@@ -26,6 +29,7 @@ public:
         m_out += ": ";
         m_after_key = true;
     }
+    // Writes a value (inside an array, or after key()).
     void value(std::string_view s) {
         separator();
         quoted(s);
@@ -41,6 +45,7 @@ public:
         separator();
         m_out += b ? "true" : "false";
     }
+    // Writes null.
     void null() {
         separator();
         m_out += "null";
@@ -54,7 +59,8 @@ public:
     void member(std::string_view k, const std::vector<std::string>& items) {
         key(k);
         begin_array();
-        for (const auto& i : items) value(i);
+        for (const auto& i : items)
+            value(i);
         end_array();
     }
 
@@ -63,11 +69,21 @@ public:
         out += '"';
         for (char c : s) {
             switch (c) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
                 default:
                     if (static_cast<unsigned char>(c) < 0x20) {
                         static const char hex[] = "0123456789abcdef";
@@ -82,7 +98,7 @@ public:
         out += '"';
     }
 
-private:
+  private:
     std::string& m_out;
     std::vector<bool> m_first;  // per open container: no element written yet
     bool m_after_key = false;
@@ -96,8 +112,10 @@ private:
             m_after_key = false;
             return;
         }
-        if (m_first.empty()) return;
-        if (!m_first.back()) m_out += ',';
+        if (m_first.empty())
+            return;
+        if (!m_first.back())
+            m_out += ',';
         m_first.back() = false;
         newline();
     }
@@ -109,7 +127,8 @@ private:
     void close(char c) {
         bool empty = m_first.back();
         m_first.pop_back();
-        if (!empty) newline();
+        if (!empty)
+            newline();
         m_out += c;
     }
     void quoted(std::string_view s) { quote_into(m_out, s); }

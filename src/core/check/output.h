@@ -12,8 +12,8 @@ namespace rollsafe::check {
 
 // Settings shared by the renderers.
 struct RenderOptions {
-    bool color = false;             // ANSI colours in text output
-    std::string tool_version;       // rollsafe's version, for JSON and SARIF
+    bool color = false;                     // ANSI colours in text output
+    std::string tool_version;               // rollsafe's version, for JSON and SARIF
     std::string docs_base = "docs/rules/";  // where rule pages live, for links
 };
 

@@ -6,7 +6,8 @@ namespace rollsafe::check {
 std::string render_json(const Report& report, const RenderOptions& options) {
     std::string out;
     std::size_t count = 0;
-    for (const auto& v : report.migrations) count += v.findings.size();
+    for (const auto& v : report.migrations)
+        count += v.findings.size();
     out.reserve(4096 + count * 1200);
     JsonWriter w(out);
     w.begin_object();

@@ -11,13 +11,15 @@ namespace {
 
 // Percent-encodes a path into a URI reference; absolute paths become file:// URIs.
 std::string path_uri(std::string path) {
-    while (text::starts_with(path, "./")) path.erase(0, 2);
+    while (text::starts_with(path, "./"))
+        path.erase(0, 2);
     std::string out = path.empty() || path[0] != '/' ? "" : "file://";
     static const char hex[] = "0123456789ABCDEF";
     for (unsigned char c : path) {
-        bool keep = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' || c == ':' ||
-                    c == '@' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
-                    c == '+' || c == ',' || c == ';' || c == '=';
+        bool keep = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' ||
+                    c == ':' || c == '@' || c == '!' || c == '$' || c == '&' || c == '\'' ||
+                    c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' ||
+                    c == '=';
         if (keep) {
             out += static_cast<char>(c);
         } else {
@@ -46,9 +48,12 @@ std::string pascal(const std::string& id) {
 
 const char* sarif_level(Severity s) {
     switch (s) {
-        case Severity::error: return "error";
-        case Severity::warning: return "warning";
-        case Severity::info: return "note";
+        case Severity::error:
+            return "error";
+        case Severity::warning:
+            return "warning";
+        case Severity::info:
+            return "note";
     }
     return "warning";
 }
@@ -75,11 +80,13 @@ void region(JsonWriter& w, int line, int col, int end_line, int end_col) {
 std::string render_sarif(const Report& report, const RenderOptions& options) {
     const auto& catalogue = rules();
     std::map<std::string, int> index;
-    for (std::size_t i = 0; i < catalogue.size(); ++i) index[catalogue[i].id] = static_cast<int>(i);
+    for (std::size_t i = 0; i < catalogue.size(); ++i)
+        index[catalogue[i].id] = static_cast<int>(i);
 
     std::string out;
     std::size_t count = 0;
-    for (const auto& v : report.migrations) count += v.findings.size();
+    for (const auto& v : report.migrations)
+        count += v.findings.size();
     out.reserve(64 * 1024 + count * 900);
     JsonWriter w(out);
     w.begin_object();
@@ -122,9 +129,11 @@ std::string render_sarif(const Report& report, const RenderOptions& options) {
         w.key("properties");
         w.begin_object();
         std::vector<std::string> tags = {"rollsafe", r.category};
-        for (const auto& b : r.breaks) tags.push_back("breaks:" + b);
+        for (const auto& b : r.breaks)
+            tags.push_back("breaks:" + b);
         w.member("tags", tags);
-        if (!r.lock.empty()) w.member("lock", r.lock);
+        if (!r.lock.empty())
+            w.member("lock", r.lock);
         w.end_object();
         w.end_object();
     }
@@ -222,7 +231,8 @@ std::string render_sarif(const Report& report, const RenderOptions& options) {
             w.member("direction", f.direction);
             w.member("breaks", f.breaks);
             w.member("classes", f.classes);
-            if (!f.lock.empty()) w.member("lock", f.lock);
+            if (!f.lock.empty())
+                w.member("lock", f.lock);
             w.end_object();
             w.end_object();
         }

@@ -14,11 +14,11 @@ namespace rollsafe::check {
 
 // A column type as written in a statement, with PostgreSQL's aliases resolved.
 struct TypeRef {
-    std::string name;              // canonical: "int4", "varchar", "timestamptz", or the user type
-    std::vector<long> mods;        // type modifiers: varchar(20) -> {20}, numeric(10,2) -> {10, 2}
-    bool array = false;            // int[]
-    bool serial = false;           // serial, bigserial, smallserial
-    bool user_defined = false;     // not a built-in type rollsafe knows
+    std::string name;           // canonical: "int4", "varchar", "timestamptz", or the user type
+    std::vector<long> mods;     // type modifiers: varchar(20) -> {20}, numeric(10,2) -> {10, 2}
+    bool array = false;         // int[]
+    bool serial = false;        // serial, bigserial, smallserial
+    bool user_defined = false;  // not a built-in type rollsafe knows
 
     // Returns the type as SQL, e.g. "varchar(20)", "bigint[]".
     std::string sql() const;
@@ -39,7 +39,8 @@ struct TypeChange {
 
 // Classifies a type change from `from` (nullptr when the current type is unknown) to `to`;
 // `has_using` is true when the statement has a USING expression.
-TypeChange classify_type_change(const TypeRef* from, const TypeRef& to, bool has_using, int pg_version);
+TypeChange classify_type_change(const TypeRef* from, const TypeRef& to, bool has_using,
+                                int pg_version);
 
 // Volatility of functions created by the checked migrations (name -> 'i', 's' or 'v').
 using FunctionVolatility = std::map<std::string, char>;

@@ -13,9 +13,9 @@ namespace rollsafe::check {
 
 // One rule of the catalogue.
 struct RuleInfo {
-    std::string id;                    // stable, kebab-case: "drop-column"
-    std::string title;                 // one line, e.g. "Dropping a column the old app uses"
-    std::string category;              // blue-green, lock, transaction, analysis, hygiene
+    std::string id;        // stable, kebab-case: "drop-column"
+    std::string title;     // one line, e.g. "Dropping a column the old app uses"
+    std::string category;  // blue-green, lock, transaction, analysis, hygiene
     Severity severity = Severity::error;
     std::vector<std::string> breaks;   // old-app, new-app, lock, data, loss
     std::vector<std::string> classes;  // classes a finding gives its migration (up script)

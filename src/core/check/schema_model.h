@@ -36,7 +36,7 @@ struct RelationInfo {
 // The schema model. A model may sit on top of a base model (a down script is checked against
 // the state after its up, without changing it): reads fall through, writes stay here.
 class SchemaModel {
-public:
+  public:
     SchemaModel() = default;
     explicit SchemaModel(const SchemaModel* base) : m_base(base) {}
 
@@ -44,8 +44,11 @@ public:
     const RelationInfo* relation(const std::string& key) const;
     // Returns the relation for changes, creating an entry (scope 0) for one not seen before.
     RelationInfo& relation_for_update(const std::string& key);
+    // Records a relation created (or replaced) here.
     void add_relation(const std::string& key, RelationInfo info);
+    // Records that a relation is gone (hides the base model's entry).
     void drop_relation(const std::string& key);
+    // Moves a relation (and what is known about it) to a new key.
     void rename_relation(const std::string& from, const std::string& to);
 
     // Indexes: name -> (table key, scope).
@@ -53,20 +56,28 @@ public:
         std::string table;
         int scope = 0;
     };
+    // Returns the index, or nullptr when rollsafe has not seen it (or it was dropped).
     const IndexInfo* index(const std::string& key) const;
+    // Records an index created here.
     void add_index(const std::string& key, IndexInfo info);
+    // Records that an index is gone.
     void drop_index(const std::string& key);
 
     // Other named objects (types, domains, schemas, functions, sequences): "type:mood" -> scope.
+    // Returns the scope that created the object, or nullopt when rollsafe has not seen it.
     std::optional<int> object_scope(const std::string& key) const;
+    // Records an object created in `scope`.
     void add_object(const std::string& key, int scope);
+    // Records that an object is gone.
     void drop_object(const std::string& key);
 
     // Volatility of functions created by the checked migrations.
+    // Returns the volatility of every function created so far ('i', 's' or 'v').
     const FunctionVolatility& functions() const;
+    // Records a created function's volatility.
     void set_function(const std::string& name, char volatility);
 
-private:
+  private:
     const SchemaModel* m_base = nullptr;
     std::map<std::string, std::optional<RelationInfo>> m_relations;  // nullopt: dropped here
     std::map<std::string, std::optional<IndexInfo>> m_indexes;

@@ -8,11 +8,13 @@
 
 namespace rollsafe::check {
 
-LineIndex::LineIndex(std::string_view text, int first_line) : m_text(text), m_first_line(first_line) {
+LineIndex::LineIndex(std::string_view text, int first_line)
+    : m_text(text), m_first_line(first_line) {
     m_starts.reserve(text.size() / 40 + 1);
     m_starts.push_back(0);
     for (std::size_t i = 0; i < text.size(); ++i)
-        if (text[i] == '\n') m_starts.push_back(i + 1);
+        if (text[i] == '\n')
+            m_starts.push_back(i + 1);
 }
 
 text::LineCol LineIndex::at(std::size_t offset) const {
@@ -23,25 +25,30 @@ text::LineCol LineIndex::at(std::size_t offset) const {
     lc.line = m_first_line + static_cast<int>(idx);
     int col = 1;
     for (std::size_t i = m_starts[idx]; i < offset; ++i)
-        if ((static_cast<unsigned char>(m_text[i]) & 0xC0) != 0x80) ++col;
+        if ((static_cast<unsigned char>(m_text[i]) & 0xC0) != 0x80)
+            ++col;
     lc.col = col;
     return lc;
 }
 
 std::size_t LineIndex::line_start(int line) const {
     int idx = line - m_first_line;
-    if (idx < 0 || idx >= static_cast<int>(m_starts.size())) return m_text.size();
+    if (idx < 0 || idx >= static_cast<int>(m_starts.size()))
+        return m_text.size();
     return m_starts[static_cast<std::size_t>(idx)];
 }
 
 std::string_view LineIndex::line_text(int line) const {
     int idx = line - m_first_line;
-    if (idx < 0 || idx >= static_cast<int>(m_starts.size())) return {};
+    if (idx < 0 || idx >= static_cast<int>(m_starts.size()))
+        return {};
     std::size_t start = m_starts[static_cast<std::size_t>(idx)];
-    std::size_t end = static_cast<std::size_t>(idx) + 1 < m_starts.size() ? m_starts[static_cast<std::size_t>(idx) + 1] - 1
-                                                                          : m_text.size();
+    std::size_t end = static_cast<std::size_t>(idx) + 1 < m_starts.size()
+                          ? m_starts[static_cast<std::size_t>(idx) + 1] - 1
+                          : m_text.size();
     auto out = m_text.substr(start, end - start);
-    if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
+    if (!out.empty() && out.back() == '\r')
+        out.remove_suffix(1);
     return out;
 }
 
@@ -53,7 +60,8 @@ std::size_t last_token_end(const std::string& text, std::size_t from, std::size_
     std::size_t i = from, last = from;
     while (i < to) {
         std::size_t next = sql::skip_space_and_comments(text, i);
-        if (next >= to) break;
+        if (next >= to)
+            break;
         i = next;
         char c = text[i];
         if (c == ';') {
@@ -70,14 +78,18 @@ std::size_t last_token_end(const std::string& text, std::size_t from, std::size_
                     }
                     break;
                 }
-                if (c == '\'' && text[j] == '\\' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e')) ++j;
+                if (c == '\'' && text[j] == '\\' && i > 0 &&
+                    (text[i - 1] == 'E' || text[i - 1] == 'e'))
+                    ++j;
                 ++j;
             }
             i = std::min(to, j + 1);
         } else if (c == '$') {
             std::size_t j = i + 1;
-            while (j < to && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
-            if (j < to && text[j] == '$' && !(j > i + 1 && std::isdigit(static_cast<unsigned char>(text[i + 1])))) {
+            while (j < to && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_'))
+                ++j;
+            if (j < to && text[j] == '$' &&
+                !(j > i + 1 && std::isdigit(static_cast<unsigned char>(text[i + 1])))) {
                 std::string_view tag(text.data() + i, j - i + 1);
                 auto close = std::string_view(text.data(), to).find(tag, j + 1);
                 i = close == std::string_view::npos ? to : close + tag.size();
@@ -86,8 +98,9 @@ std::size_t last_token_end(const std::string& text, std::size_t from, std::size_
             }
         } else {
             ++i;
-            while (i < to && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != ';' && text[i] != '\'' &&
-                   text[i] != '"' && text[i] != '$' && !(text[i] == '-' && i + 1 < to && text[i + 1] == '-') &&
+            while (i < to && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != ';' &&
+                   text[i] != '\'' && text[i] != '"' && text[i] != '$' &&
+                   !(text[i] == '-' && i + 1 < to && text[i + 1] == '-') &&
                    !(text[i] == '/' && i + 1 < to && text[i + 1] == '*'))
                 ++i;
         }
@@ -107,7 +120,9 @@ SqlSource parse_sql(const std::string& text) {
         SqlError e;
         e.message = r.error->message ? r.error->message : "syntax error";
         int pos = r.error->cursorpos;  // 1-based, in characters
-        e.offset = base + (pos > 0 ? text::byte_offset_of_char(std::string_view(body), static_cast<std::size_t>(pos - 1)) : 0);
+        e.offset = base + (pos > 0 ? text::byte_offset_of_char(std::string_view(body),
+                                                               static_cast<std::size_t>(pos - 1))
+                                   : 0);
         out.error = std::move(e);
         pg_query_free_parse_result(r);
         return out;

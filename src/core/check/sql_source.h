@@ -17,7 +17,7 @@ namespace rollsafe::check {
 
 // Maps byte offsets of a text to 1-based file lines and character columns.
 class LineIndex {
-public:
+  public:
     LineIndex() = default;
     // Indexes `text` (which must outlive this index); its first line is file line `first_line`.
     LineIndex(std::string_view text, int first_line);
@@ -28,10 +28,11 @@ public:
     std::string_view line_text(int line) const;
     // Returns the byte offset where a file line starts (the text size when out of range).
     std::size_t line_start(int line) const;
+    // Returns the file line of the text's first and last lines.
     int first_line() const { return m_first_line; }
     int last_line() const { return m_first_line + static_cast<int>(m_starts.size()) - 1; }
 
-private:
+  private:
     std::string_view m_text;
     std::vector<std::size_t> m_starts;
     int m_first_line = 1;
@@ -39,11 +40,12 @@ private:
 
 // One statement of a script.
 struct SqlStatement {
-    std::size_t offset = 0;                // byte offset of its first token in the script text
-    std::size_t end = 0;                   // byte offset just past its last token
-    std::string_view kind;                 // "AlterTableStmt", "IndexStmt", ...
-    const tree::Node* node = nullptr;      // the statement's fields, e.g. {"relation": ..., "cmds": ...}
-    std::size_t base = 0;                  // add to libpg_query "location" values to get offsets
+    std::size_t offset = 0;  // byte offset of its first token in the script text
+    std::size_t end = 0;     // byte offset just past its last token
+    std::string_view kind;   // "AlterTableStmt", "IndexStmt", ...
+    const tree::Node* node =
+        nullptr;           // the statement's fields, e.g. {"relation": ..., "cmds": ...}
+    std::size_t base = 0;  // add to libpg_query "location" values to get offsets
 };
 
 // Where PostgreSQL's parser gave up.

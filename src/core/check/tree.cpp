@@ -14,45 +14,62 @@ const Node& Node::null_node() {
 
 bool Node::truthy() const {
     switch (m_type) {
-        case Type::null: return false;
-        case Type::boolean: return m_bool;
-        case Type::integer: return m_int != 0;
-        case Type::real: return m_real != 0.0;
-        case Type::string: return m_size > 0;
+        case Type::null:
+            return false;
+        case Type::boolean:
+            return m_bool;
+        case Type::integer:
+            return m_int != 0;
+        case Type::real:
+            return m_real != 0.0;
+        case Type::string:
+            return m_size > 0;
         case Type::array:
-        case Type::object: return true;
+        case Type::object:
+            return true;
     }
     return false;
 }
 
 const Node& Node::operator[](std::string_view key) const {
-    if (m_type != Type::object) return null_node();
+    if (m_type != Type::object)
+        return null_node();
     for (std::uint32_t i = 0; i < m_size; ++i)
-        if (m_members[i].key == key) return m_members[i].value;
+        if (m_members[i].key == key)
+            return m_members[i].value;
     return null_node();
 }
 
 const Node& Node::at(std::size_t i) const {
-    if (m_type != Type::array || i >= m_size) return null_node();
+    if (m_type != Type::array || i >= m_size)
+        return null_node();
     return m_items[i];
 }
 
 std::int64_t Node::integer(std::int64_t fallback) const {
-    if (m_type == Type::integer) return m_int;
-    if (m_type == Type::real) return static_cast<std::int64_t>(m_real);
+    if (m_type == Type::integer)
+        return m_int;
+    if (m_type == Type::real)
+        return static_cast<std::int64_t>(m_real);
     return fallback;
 }
 
-const Member* Node::members_begin() const { return m_type == Type::object ? m_members : nullptr; }
-const Member* Node::members_end() const { return m_type == Type::object ? m_members + m_size : nullptr; }
+const Member* Node::members_begin() const {
+    return m_type == Type::object ? m_members : nullptr;
+}
+const Member* Node::members_end() const {
+    return m_type == Type::object ? m_members + m_size : nullptr;
+}
 
 std::string_view Node::kind() const {
-    if (m_type != Type::object || m_size != 1) return {};
+    if (m_type != Type::object || m_size != 1)
+        return {};
     return m_members[0].key;
 }
 
 const Node& Node::inner() const {
-    if (m_type != Type::object || m_size != 1) return null_node();
+    if (m_type != Type::object || m_size != 1)
+        return null_node();
     return m_members[0].value;
 }
 
@@ -72,18 +89,21 @@ void* Document::allocate(std::size_t bytes) {
 // A recursive-descent JSON parser that builds Nodes in the document's arena. Arrays and objects
 // collect their children on scratch stacks and move them to the arena when they close.
 class Parser {
-public:
-    explicit Parser(Document& doc) : m_doc(doc), m_p(doc.m_json.data()), m_end(m_p + doc.m_json.size()) {}
+  public:
+    explicit Parser(Document& doc)
+        : m_doc(doc), m_p(doc.m_json.data()), m_end(m_p + doc.m_json.size()) {}
 
     bool run(std::string* error) {
         Node root;
         if (!value(root, 0)) {
-            if (error) *error = m_error.empty() ? "malformed JSON" : m_error;
+            if (error)
+                *error = m_error.empty() ? "malformed JSON" : m_error;
             return false;
         }
         skip_ws();
         if (m_p != m_end) {
-            if (error) *error = "trailing characters after JSON";
+            if (error)
+                *error = "trailing characters after JSON";
             return false;
         }
         auto* stored = static_cast<Node*>(m_doc.allocate(sizeof(Node)));
@@ -92,7 +112,7 @@ public:
         return true;
     }
 
-private:
+  private:
     Document& m_doc;
     const char* m_p;
     const char* m_end;
@@ -101,7 +121,8 @@ private:
     std::vector<Member> m_members;
 
     void skip_ws() {
-        while (m_p < m_end && (*m_p == ' ' || *m_p == '\n' || *m_p == '\r' || *m_p == '\t')) ++m_p;
+        while (m_p < m_end && (*m_p == ' ' || *m_p == '\n' || *m_p == '\r' || *m_p == '\t'))
+            ++m_p;
     }
 
     bool fail(const char* what) {
@@ -110,15 +131,20 @@ private:
     }
 
     bool value(Node& out, int depth) {
-        if (depth > 10000) return fail("JSON nested too deeply");
+        if (depth > 10000)
+            return fail("JSON nested too deeply");
         skip_ws();
-        if (m_p >= m_end) return fail("unexpected end of JSON");
+        if (m_p >= m_end)
+            return fail("unexpected end of JSON");
         switch (*m_p) {
-            case '{': return object(out, depth);
-            case '[': return array(out, depth);
+            case '{':
+                return object(out, depth);
+            case '[':
+                return array(out, depth);
             case '"': {
                 std::string_view s;
-                if (!string(s)) return false;
+                if (!string(s))
+                    return false;
                 out.m_type = Node::Type::string;
                 out.m_str = s.data();
                 out.m_size = static_cast<std::uint32_t>(s.size());
@@ -147,7 +173,8 @@ private:
                     return true;
                 }
                 return fail("bad literal");
-            default: return number(out);
+            default:
+                return number(out);
         }
     }
 
@@ -160,10 +187,13 @@ private:
         }
         std::int64_t v = 0;
         const char* digits = m_p;
-        while (m_p < m_end && *m_p >= '0' && *m_p <= '9') v = v * 10 + (*m_p++ - '0');
-        if (m_p == digits) return fail("unexpected character in JSON");
+        while (m_p < m_end && *m_p >= '0' && *m_p <= '9')
+            v = v * 10 + (*m_p++ - '0');
+        if (m_p == digits)
+            return fail("unexpected character in JSON");
         if (m_p < m_end && (*m_p == '.' || *m_p == 'e' || *m_p == 'E')) {
-            while (m_p < m_end && *m_p != 0 && std::strchr("0123456789.eE+-", *m_p) != nullptr) ++m_p;
+            while (m_p < m_end && *m_p != 0 && std::strchr("0123456789.eE+-", *m_p) != nullptr)
+                ++m_p;
             std::string text(start, m_p);
             out.m_type = Node::Type::real;
             out.m_real = std::strtod(text.c_str(), nullptr);
@@ -193,15 +223,20 @@ private:
     }
 
     bool hex4(unsigned& cp) {
-        if (m_end - m_p < 4) return fail("bad \\u escape");
+        if (m_end - m_p < 4)
+            return fail("bad \\u escape");
         cp = 0;
         for (int i = 0; i < 4; ++i) {
             char c = *m_p++;
             cp <<= 4;
-            if (c >= '0' && c <= '9') cp |= static_cast<unsigned>(c - '0');
-            else if (c >= 'a' && c <= 'f') cp |= static_cast<unsigned>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') cp |= static_cast<unsigned>(c - 'A' + 10);
-            else return fail("bad \\u escape");
+            if (c >= '0' && c <= '9')
+                cp |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                cp |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                cp |= static_cast<unsigned>(c - 'A' + 10);
+            else
+                return fail("bad \\u escape");
         }
         return true;
     }
@@ -210,8 +245,10 @@ private:
     bool string(std::string_view& out) {
         ++m_p;  // opening quote
         const char* start = m_p;
-        while (m_p < m_end && *m_p != '"' && *m_p != '\\') ++m_p;
-        if (m_p >= m_end) return fail("unterminated string");
+        while (m_p < m_end && *m_p != '"' && *m_p != '\\')
+            ++m_p;
+        if (m_p >= m_end)
+            return fail("unterminated string");
         if (*m_p == '"') {
             out = std::string_view(start, static_cast<std::size_t>(m_p - start));
             ++m_p;
@@ -224,33 +261,55 @@ private:
                 continue;
             }
             ++m_p;
-            if (m_p >= m_end) return fail("unterminated string");
+            if (m_p >= m_end)
+                return fail("unterminated string");
             char c = *m_p++;
             switch (c) {
-                case '"': decoded += '"'; break;
-                case '\\': decoded += '\\'; break;
-                case '/': decoded += '/'; break;
-                case 'b': decoded += '\b'; break;
-                case 'f': decoded += '\f'; break;
-                case 'n': decoded += '\n'; break;
-                case 'r': decoded += '\r'; break;
-                case 't': decoded += '\t'; break;
+                case '"':
+                    decoded += '"';
+                    break;
+                case '\\':
+                    decoded += '\\';
+                    break;
+                case '/':
+                    decoded += '/';
+                    break;
+                case 'b':
+                    decoded += '\b';
+                    break;
+                case 'f':
+                    decoded += '\f';
+                    break;
+                case 'n':
+                    decoded += '\n';
+                    break;
+                case 'r':
+                    decoded += '\r';
+                    break;
+                case 't':
+                    decoded += '\t';
+                    break;
                 case 'u': {
                     unsigned cp = 0;
-                    if (!hex4(cp)) return false;
-                    if (cp >= 0xD800 && cp <= 0xDBFF && m_end - m_p >= 6 && m_p[0] == '\\' && m_p[1] == 'u') {
+                    if (!hex4(cp))
+                        return false;
+                    if (cp >= 0xD800 && cp <= 0xDBFF && m_end - m_p >= 6 && m_p[0] == '\\' &&
+                        m_p[1] == 'u') {
                         m_p += 2;
                         unsigned low = 0;
-                        if (!hex4(low)) return false;
+                        if (!hex4(low))
+                            return false;
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                     }
                     put_utf8(decoded, cp);
                     break;
                 }
-                default: return fail("bad escape in string");
+                default:
+                    return fail("bad escape in string");
             }
         }
-        if (m_p >= m_end) return fail("unterminated string");
+        if (m_p >= m_end)
+            return fail("unterminated string");
         ++m_p;
         auto* mem = static_cast<char*>(m_doc.allocate(decoded.size() + 1));
         std::memcpy(mem, decoded.data(), decoded.size());
@@ -267,7 +326,8 @@ private:
         } else {
             while (true) {
                 Node item;
-                if (!value(item, depth + 1)) return false;
+                if (!value(item, depth + 1))
+                    return false;
                 m_items.push_back(item);
                 skip_ws();
                 if (m_p < m_end && *m_p == ',') {
@@ -283,7 +343,8 @@ private:
         }
         std::size_t n = m_items.size() - base;
         auto* mem = static_cast<Node*>(m_doc.allocate(sizeof(Node) * (n ? n : 1)));
-        for (std::size_t i = 0; i < n; ++i) mem[i] = m_items[base + i];
+        for (std::size_t i = 0; i < n; ++i)
+            mem[i] = m_items[base + i];
         m_items.resize(base);
         out.m_type = Node::Type::array;
         out.m_items = mem;
@@ -300,13 +361,17 @@ private:
         } else {
             while (true) {
                 skip_ws();
-                if (m_p >= m_end || *m_p != '"') return fail("expected a key in object");
+                if (m_p >= m_end || *m_p != '"')
+                    return fail("expected a key in object");
                 Member m;
-                if (!string(m.key)) return false;
+                if (!string(m.key))
+                    return false;
                 skip_ws();
-                if (m_p >= m_end || *m_p != ':') return fail("expected : in object");
+                if (m_p >= m_end || *m_p != ':')
+                    return fail("expected : in object");
                 ++m_p;
-                if (!value(m.value, depth + 1)) return false;
+                if (!value(m.value, depth + 1))
+                    return false;
                 m_members.push_back(m);
                 skip_ws();
                 if (m_p < m_end && *m_p == ',') {
@@ -322,7 +387,8 @@ private:
         }
         std::size_t n = m_members.size() - base;
         auto* mem = static_cast<Member*>(m_doc.allocate(sizeof(Member) * (n ? n : 1)));
-        for (std::size_t i = 0; i < n; ++i) new (&mem[i]) Member(m_members[base + i]);
+        for (std::size_t i = 0; i < n; ++i)
+            new (&mem[i]) Member(m_members[base + i]);
         m_members.resize(base);
         out.m_type = Node::Type::object;
         out.m_members = mem;
@@ -344,8 +410,10 @@ std::string dotted_name(const Node& list) {
     std::string out;
     for (const auto& item : list) {
         auto s = item["String"]["sval"].str();
-        if (s.empty()) continue;
-        if (!out.empty()) out += '.';
+        if (s.empty())
+            continue;
+        if (!out.empty())
+            out += '.';
         out.append(s);
     }
     return out;
@@ -355,7 +423,8 @@ std::string_view last_name(const Node& list) {
     std::string_view out;
     for (const auto& item : list) {
         auto s = item["String"]["sval"].str();
-        if (!s.empty()) out = s;
+        if (!s.empty())
+            out = s;
     }
     return out;
 }

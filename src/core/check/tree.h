@@ -19,11 +19,13 @@ struct Member;
 // One JSON value. Missing keys and out-of-range indexes yield a null node, so lookups chain
 // (`node["relation"]["relname"].str()`) without checks.
 class Node {
-public:
+  public:
     enum class Type : std::uint8_t { null, boolean, integer, real, string, array, object };
 
+    // A null node.
     Node() = default;
 
+    // Returns the JSON type; the is_* helpers test for one.
     Type type() const { return m_type; }
     bool is_null() const { return m_type == Type::null; }
     bool is_object() const { return m_type == Type::object; }
@@ -37,10 +39,14 @@ public:
     // Returns the i-th element, or the null node when out of range or this is not an array.
     const Node& at(std::size_t i) const;
     // Number of elements (arrays) or members (objects); 0 otherwise.
-    std::size_t size() const { return m_type == Type::array || m_type == Type::object ? m_size : 0; }
+    std::size_t size() const {
+        return m_type == Type::array || m_type == Type::object ? m_size : 0;
+    }
 
     // Returns the string value, or "" for other types.
-    std::string_view str() const { return m_type == Type::string ? std::string_view(m_str, m_size) : std::string_view(); }
+    std::string_view str() const {
+        return m_type == Type::string ? std::string_view(m_str, m_size) : std::string_view();
+    }
     // Returns the integer value (reals truncated), or `fallback` for other types.
     std::int64_t integer(std::int64_t fallback = 0) const;
     // Returns the boolean value, or false for other types.
@@ -61,7 +67,7 @@ public:
     // The shared null node.
     static const Node& null_node();
 
-private:
+  private:
     friend class Parser;
     Type m_type = Type::null;
     bool m_bool = false;
@@ -83,7 +89,7 @@ struct Member {
 
 // Owns the JSON text and every node parsed from it.
 class Document {
-public:
+  public:
     Document() = default;
     Document(Document&&) noexcept = default;
     Document& operator=(Document&&) noexcept = default;
@@ -95,7 +101,7 @@ public:
     bool parse(std::string json, std::string* error = nullptr);
     const Node& root() const { return m_root ? *m_root : Node::null_node(); }
 
-private:
+  private:
     friend class Parser;
     std::string m_json;
     std::vector<std::unique_ptr<char[]>> m_blocks;
