@@ -52,7 +52,9 @@ Catalog read_catalog(db::Session& s, const std::set<std::string>& exclude) {
     Catalog c;
     const std::string nsp = namespace_filter("n.nspname", exclude);
     add_rows(c, s,
-             "SELECT n.nspname, pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text AS acl FROM pg_namespace n WHERE " +
+             "SELECT n.nspname, pg_get_userbyid(n.nspowner) AS owner, "
+             // NULL means the owner's defaults: spelled out, so a REVOKE that restores them compares equal.
+             "coalesce(n.nspacl, acldefault('n', n.nspowner))::text AS acl FROM pg_namespace n WHERE " +
                  nsp + " AND n.nspname <> 'public' AND " + not_extension_member("pg_namespace", "n.oid"),
              "schema");
     add_rows(c, s, "SELECT e.extname, e.extversion AS version FROM pg_extension e WHERE e.extname <> 'plpgsql'",
@@ -62,7 +64,8 @@ Catalog read_catalog(db::Session& s, const std::set<std::string>& exclude) {
              "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
              "CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' "
              "WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' END AS kind, "
-             "c.relpersistence AS persistence, c.relacl::text AS acl, obj_description(c.oid, 'pg_class') AS comment, "
+             "c.relpersistence AS persistence, "
+             "coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))::text AS acl, obj_description(c.oid, 'pg_class') AS comment, "
              "CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS definition, "
              "CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound, "
              "c.relrowsecurity AS row_security, "
@@ -124,7 +127,7 @@ Catalog read_catalog(db::Session& s, const std::set<std::string>& exclude) {
              "SELECT quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || "
              "pg_get_function_identity_arguments(p.oid) || ')', pg_get_function_result(p.oid) AS result, "
              "l.lanname AS language, p.provolatile AS volatility, md5(p.prosrc) AS body_md5, p.prosecdef AS security_definer, "
-             "p.prokind AS kind, p.proacl::text AS acl "
+             "p.prokind AS kind, coalesce(p.proacl, acldefault('f', p.proowner))::text AS acl "
              "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang "
              "WHERE " + nsp + " AND " + not_extension_member("pg_proc", "p.oid"),
              "function");
