@@ -22,9 +22,9 @@ nlohmann::json column(const std::string& type, bool not_null = false, const char
             {"generated", nullptr}};
 }
 
-const ClassifiedChange& only(const std::vector<ClassifiedChange>& changes) {
+ClassifiedChange only(const std::vector<ClassifiedChange>& changes) {
     EXPECT_EQ(changes.size(), 1u);
-    return changes.front();
+    return changes.empty() ? ClassifiedChange{} : changes.front();
 }
 
 const nlohmann::json kTable = {{"kind", "table"}, {"row_security", "f"}};

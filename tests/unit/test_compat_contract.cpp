@@ -22,7 +22,7 @@ TEST(CompatContract, SplitsStatementsWithPositionsAndKinds) {
     const auto& ins = c.statements[1];
     EXPECT_EQ(ins.line, 4);
     EXPECT_EQ(ins.kind, "InsertStmt");
-    EXPECT_EQ(ins.insert_table, "users");
+    EXPECT_EQ(ins.insert_table, "\"users\"");  // quoted as written for to_regclass()
     EXPECT_EQ(ins.insert_columns, (std::vector<std::string>{"email", "name"}));
     EXPECT_FALSE(ins.insert_all_columns);
     EXPECT_TRUE(ins.star);  // RETURNING *
@@ -43,7 +43,7 @@ TEST(CompatContract, FindsSelectStarThroughUnionsAndQualifiedStars) {
     EXPECT_TRUE(c.statements[1].star);
     EXPECT_TRUE(c.statements[2].star);
     EXPECT_FALSE(c.statements[3].star);  // count(*) is not a result-shape star
-    EXPECT_EQ(c.statements[4].insert_table, "app.\"Users\"");
+    EXPECT_EQ(c.statements[4].insert_table, "\"app\".\"Users\"");
     EXPECT_TRUE(c.statements[4].insert_all_columns);
 }
 

@@ -48,11 +48,13 @@ std::string capture_exclusion(const std::string& query, const std::string& histo
     int tables = 0;
     std::string why;
     walk(st.node, [&](const nlohmann::json& o) {
-        auto it = o.find("RangeVar");
-        if (it == o.end() || !it->is_object()) return;
+        // A RangeVar: wrapped as {"RangeVar": {...}} in lists, bare where a field holds one
+        // (INSERT/UPDATE/DELETE targets).
+        auto rel_it = o.find("relname");
+        if (rel_it == o.end() || !rel_it->is_string()) return;
         ++tables;
-        std::string schema = it->value("schemaname", "");
-        std::string rel = it->value("relname", "");
+        std::string schema = o.value("schemaname", "");
+        std::string rel = rel_it->get<std::string>();
         if (schema == "pg_catalog" || schema == "information_schema" || text::starts_with(rel, "pg_"))
             why = "reads the system catalogs";
         else if (!history_schema.empty() && schema == history_schema)

@@ -42,8 +42,10 @@ bool select_has_star(const nlohmann::json* select) {
     if (!select) return false;
     if (has_star(member(*select, "targetList"))) return true;
     for (const char* side : {"larg", "rarg"}) {
+        // larg/rarg hold a SelectStmt's fields directly (a typed field, not a wrapped node).
         auto* arm = member(*select, side);
-        if (arm && select_has_star(member(*arm, "SelectStmt"))) return true;
+        auto* inner = arm ? member(*arm, "SelectStmt") : nullptr;
+        if (arm && select_has_star(inner ? inner : arm)) return true;
     }
     return false;
 }

@@ -85,9 +85,8 @@ std::set<std::string> roles_named(const std::vector<const Migration*>& migration
     auto scan = [&](const Script& s) {
         for (const auto& st : statements_of(s)) {
             walk(st.node, [&](const nlohmann::json& o) {
-                if (auto it = o.find("RoleSpec"); it != o.end() && it->is_object()) {
-                    if (it->value("roletype", "") == "ROLESPEC_CSTRING") named.insert(it->value("rolename", ""));
-                }
+                // A RoleSpec: wrapped in lists (GRANT ... TO), bare in fields (OWNER TO).
+                if (o.value("roletype", "") == "ROLESPEC_CSTRING") named.insert(o.value("rolename", ""));
                 if (auto it = o.find("CreateRoleStmt"); it != o.end() && it->is_object())
                     created.insert(it->value("role", ""));
             });
