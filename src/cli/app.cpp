@@ -65,6 +65,16 @@ int print_error(const Error& e, const Globals& g) {
                               {"diagnostics", diags}};
         if (!e.hint().empty()) doc["hint"] = redact(e.hint());
         std::cout << doc.dump(2) << std::endl;
+    } else if (log::format() == log::Format::json) {
+        // Log collectors read stderr as JSON lines: the error is one more line (or several).
+        if (e.diagnostics().size() > 1) {
+            for (const auto& d : e.diagnostics())
+                log::write(log::Level::error, d.location_and_message(), {{"hint", d.hint}});
+        }
+        log::Fields fields = {{"exit_code", std::to_string(static_cast<int>(e.code()))},
+                              {"exit_name", std::string(exit_code_name(e.code()))}};
+        if (!e.hint().empty()) fields.emplace_back("hint", e.hint());
+        log::write(log::Level::error, e.what(), fields);
     } else {
         std::string out;
         if (e.diagnostics().size() > 1) {

@@ -102,6 +102,11 @@ bool enabled(Level level) {
     return logger().should_log(to_spdlog(level));
 }
 
+Format format() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    return g_options.format;
+}
+
 void write(Level level, std::string_view message, const Fields& fields) {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto& lg = logger();

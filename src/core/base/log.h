@@ -29,6 +29,9 @@ void write(Level level, std::string_view message, const Fields& fields = {});
 // Returns true when lines of this level are written: lets callers skip building costly messages.
 bool enabled(Level level);
 
+// Returns the format init() set (text until it is called).
+Format format();
+
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
     if (enabled(Level::debug))
