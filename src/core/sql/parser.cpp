@@ -131,6 +131,10 @@ ParsedScript parse_script(const std::string& text) {
     auto& stmts = tree["stmts"];
     if (!stmts.is_array())
         return out;
+    // Lines and columns advance from one statement to the next, so a long script costs one pass
+    // (text::line_col_at from the start for every statement was quadratic).
+    std::size_t lc_offset = 0;
+    text::LineCol lc;
     for (auto& s : stmts) {
         std::size_t loc = s.value("stmt_location", 0);
         std::size_t len = s.value("stmt_len", 0);
@@ -141,7 +145,20 @@ ParsedScript parse_script(const std::string& text) {
         Statement st;
         st.offset = base + start;
         st.text = body.substr(start, end - start);
-        auto lc = text::line_col_at(body, start);
+        if (start < lc_offset) {  // never expected: statements come in order
+            lc = text::line_col_at(body, start);
+        } else {
+            for (; lc_offset < start; ++lc_offset) {
+                char c = body[lc_offset];
+                if (c == '\n') {
+                    ++lc.line;
+                    lc.col = 1;
+                } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+                    ++lc.col;
+                }
+            }
+        }
+        lc_offset = start;
         st.line = lc.line;
         st.col = lc.col;
         if (s.contains("stmt")) {
