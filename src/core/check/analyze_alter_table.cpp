@@ -42,8 +42,29 @@ void Analyzer::alter_table(const tree::Node& n) {
     const auto& rv = n["relation"];
     auto key = range_key(rv);
     auto display = display_name(rv);
+    if (objtype == "OBJECT_INDEX" || objtype == "OBJECT_MATVIEW") {
+        // ALTER INDEX / MATERIALIZED VIEW: only moving it to another tablespace copies data.
+        const auto* index = objtype == "OBJECT_INDEX" ? m_model->index(key) : nullptr;
+        bool fresh = objtype == "OBJECT_INDEX"
+                         ? index && (index->scope == m_scope || relation_is_new(index->table))
+                         : relation_is_new(key);
+        for (const auto& c : n["cmds"]) {
+            const auto& cmd = c["AlterTableCmd"];
+            if (cmd["subtype"].str() != "AT_SetTableSpace")
+                continue;
+            take_lock(LockLevel::access_exclusive, index ? index->table : key);
+            if (!fresh)
+                hit("set-tablespace",
+                    std::string(objtype == "OBJECT_INDEX" ? "ALTER INDEX "
+                                                          : "ALTER MATERIALIZED VIEW ") +
+                        display + " SET TABLESPACE " + ident(cmd["name"].str()) +
+                        " copies it under ACCESS EXCLUSIVE",
+                    m_stmt->offset);
+        }
+        return;
+    }
     if (objtype != "OBJECT_TABLE" && objtype != "OBJECT_FOREIGN_TABLE") {
-        // ALTER INDEX / VIEW / SEQUENCE / TYPE: short catalog changes rollsafe does not grade.
+        // ALTER VIEW / SEQUENCE / TYPE: short catalog changes rollsafe does not grade.
         return;
     }
     bool existing = !relation_is_new(key);
@@ -61,16 +82,16 @@ void Analyzer::alter_table_cmd(const tree::Node& cmd, const std::string& table,
     if (subtype == "AT_AddColumn") {
         add_column(cmd["def"]["ColumnDef"], cmd, table, display, existing);
     } else if (subtype == "AT_DropColumn") {
-        robust(cmd["missing_ok"].boolean(), "DROP COLUMN " + display + "." + col);
+        robust(cmd["missing_ok"].boolean(), "DROP COLUMN " + display + "." + ident(col));
         if (existing && !column_is_new(table, col)) {
             if (m_down)
                 hit("drop-column",
-                    "rolling back drops column " + display + "." + col +
+                    "rolling back drops column " + display + "." + ident(col) +
                         ": the values written since the up ran are lost",
                     m_stmt->offset);
             else
                 hit("drop-column",
-                    "DROP COLUMN " + display + "." + col +
+                    "DROP COLUMN " + display + "." + ident(col) +
                         ": the old app may still read or write it, and its values are lost",
                     m_stmt->offset);
         }
@@ -85,7 +106,7 @@ void Analyzer::alter_table_cmd(const tree::Node& cmd, const std::string& table,
         bool fresh_nullable = column_is_new(table, col) && !info.not_null;
         if (existing && !fresh_nullable)
             hit("drop-default",
-                "DROP DEFAULT on " + display + "." + col +
+                "DROP DEFAULT on " + display + "." + ident(col) +
                     ": the old app's INSERTs that omit the column get NULL" +
                     (info.not_null ? " and fail (the column is NOT NULL)" : ""),
                 m_stmt->offset);
@@ -93,7 +114,7 @@ void Analyzer::alter_table_cmd(const tree::Node& cmd, const std::string& table,
     } else if (subtype == "AT_DropNotNull") {
         if (existing && !column_is_new(table, col))
             hit("drop-not-null",
-                "DROP NOT NULL on " + display + "." + col +
+                "DROP NOT NULL on " + display + "." + ident(col) +
                     ": the old app does not expect NULLs the new one may write",
                 m_stmt->offset);
         m_model->relation_for_update(table).columns[col].not_null = false;
@@ -111,7 +132,7 @@ void Analyzer::alter_table_cmd(const tree::Node& cmd, const std::string& table,
             classes.push_back("contract");
         if (scan)
             classes.push_back("unsafe-lock");
-        std::string msg = "SET NOT NULL on " + display + "." + col + ": ";
+        std::string msg = "SET NOT NULL on " + display + "." + ident(col) + ": ";
         if (scan)
             msg +=
                 "PostgreSQL scans the whole table under ACCESS EXCLUSIVE" +
@@ -166,6 +187,12 @@ void Analyzer::alter_table_cmd(const tree::Node& cmd, const std::string& table,
                     (m_options.pg_version < 14 ? std::string(" (CONCURRENTLY needs PostgreSQL 14)")
                                                : std::string()),
                 m_stmt->offset);
+    } else if (subtype == "AT_SetTableSpace") {
+        if (existing)
+            hit("set-tablespace",
+                "SET TABLESPACE " + ident(col) + " copies every page of " + display +
+                    " under ACCESS EXCLUSIVE",
+                m_stmt->offset);
     } else if (subtype == "AT_DropConstraint") {
         robust(cmd["missing_ok"].boolean(), "DROP CONSTRAINT " + col);
     }
@@ -174,7 +201,7 @@ void Analyzer::alter_table_cmd(const tree::Node& cmd, const std::string& table,
 void Analyzer::add_column(const tree::Node& def, const tree::Node& cmd, const std::string& table,
                           const std::string& display, bool existing) {
     std::string col(def["colname"].str());
-    std::string name = display + "." + col;
+    std::string name = display + "." + ident(col);
     std::size_t at = where(def);
     check_identifier(col, "column", at);
     TypeRef t = type_from_node(def["typeName"]);
@@ -342,7 +369,7 @@ void Analyzer::alter_column_type(const tree::Node& cmd, const std::string& table
     const auto& def = cmd["def"]["ColumnDef"];
     TypeRef to = type_from_node(def["typeName"]);
     bool has_using = !def["raw_default"].is_null();
-    check_type(to, display + "." + col, where(def["typeName"]));
+    check_type(to, display + "." + ident(col), where(def["typeName"]));
     auto& info = m_model->relation_for_update(table).columns[col];
     std::optional<TypeRef> from = info.type;
     info.type = to;
@@ -361,7 +388,7 @@ void Analyzer::alter_column_type(const tree::Node& cmd, const std::string& table
     if (change.rewrite)
         classes.push_back("unsafe-lock");
     hit("change-column-type",
-        "ALTER COLUMN " + display + "." + col + " TYPE " + to.sql() + ": " + change.detail,
+        "ALTER COLUMN " + display + "." + ident(col) + " TYPE " + to.sql() + ": " + change.detail,
         where(def["typeName"]), std::nullopt, classes);
 }
 

@@ -210,7 +210,7 @@ void Analyzer::create_table(const tree::Node& n) {
             ColumnInfo ci;
             ci.scope = m_scope;
             TypeRef t = type_from_node(col["typeName"]);
-            check_type(t, display + "." + name, where(col["typeName"]));
+            check_type(t, display + "." + ident(name), where(col["typeName"]));
             if (!t.name.empty())
                 ci.type = t;
             ci.has_default = t.serial;
@@ -396,7 +396,7 @@ void Analyzer::rename(const tree::Node& n) {
         take_lock(LockLevel::access_exclusive, key);
         if (!column_is_new(key, col))
             hit("rename-column",
-                "RENAME COLUMN " + display_name(rv) + "." + col + " TO " + newname +
+                "RENAME COLUMN " + display_name(rv) + "." + ident(col) + " TO " + newname +
                     ": the old app still uses the old name",
                 where(rv));
         auto& r = m_model->relation_for_update(key);

@@ -32,12 +32,28 @@ const char* lock_name(LockLevel level) {
     return "";
 }
 
+std::string ident(std::string_view name) {
+    bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name)
+        plain = plain && (std::islower(static_cast<unsigned char>(c)) ||
+                          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '$');
+    if (plain)
+        return std::string(name);
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
 std::string display_name(const tree::Node& range_var) {
     auto schema = range_var["schemaname"].str();
     auto name = range_var["relname"].str();
     if (schema.empty() || schema == "public")
-        return std::string(name);
-    return std::string(schema) + "." + std::string(name);
+        return ident(name);
+    return ident(schema) + "." + ident(name);
 }
 
 std::string range_key(const tree::Node& range_var) {

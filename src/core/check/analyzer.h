@@ -134,6 +134,8 @@ class Analyzer {
     void finish_script();
 };
 
+// Returns an identifier as SQL would need it written: plain, or in double quotes.
+std::string ident(std::string_view name);
 // Returns "schema.name" as written (without "public."), from a RangeVar node.
 std::string display_name(const tree::Node& range_var);
 // Returns the model key of a RangeVar node.

@@ -521,6 +521,26 @@ std::vector<RuleInfo> build_catalogue() {
          "maintenance "
          "window and record why with an allow directive.",
          {}},
+        {"set-tablespace",
+         "Moving a table or index to another tablespace",
+         "lock",
+         E,
+         {"lock"},
+         {"unsafe-lock"},
+         kAccessExclusive,
+         "ALTER TABLE, ALTER INDEX or ALTER MATERIALIZED VIEW ... SET TABLESPACE on a relation "
+         "that existed "
+         "before this migration.",
+         "PostgreSQL copies every page of the relation to the new tablespace while holding ACCESS "
+         "EXCLUSIVE: "
+         "reads and writes wait for the whole copy.",
+         "Move tables online with pg_repack --tablespace, or in a maintenance window recorded with "
+         "an allow "
+         "directive. Build new indexes where they belong from the start: `CREATE INDEX "
+         "CONCURRENTLY ... "
+         "TABLESPACE fast_ssd` in a no-transaction migration, then drop the old index "
+         "concurrently.",
+         {}},
         {"trigger-on-existing-table",
          "Creating a trigger on a table the old app writes",
          "lock",
