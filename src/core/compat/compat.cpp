@@ -188,7 +188,11 @@ private:
         st.kind = kind;
         st.migration = migration;
         st.reached = reached;
+        if (reached) st.fingerprint = c.fingerprint();
         st.catalog = std::move(c);
+        // The state before this one is diffed: its catalog is not needed any more, unless it is
+        // "before" (round-trips and --with-data compare with it).
+        if (m_rep.states.size() > 1 && kind == "up") m_rep.states.back().catalog = Catalog{};
         m_rep.states.push_back(std::move(st));
         for (auto& run : m_rep.contracts) {
             run.required.push_back(false);
@@ -544,12 +548,13 @@ private:
         say("round-trip: each up, its down, and the up again");
         auto trial = new_trial("roundtrip");
         auto s = connect_scratch(*m_scratch, trial);
+        // The state after one migration's second up is the state before the next one's up.
+        Catalog c0 = catalog(*s);
+        auto order0 = column_order(*s);
         for (const auto* m : m_req.pending) {
             interrupt::check();
             RoundTrip rt;
             rt.migration = m->id();
-            auto c0 = catalog(*s);
-            auto order0 = column_order(*s);
             auto o = apply_script(*s, m->up);
             if (!o.ok) {
                 rt.error = "up fails: " + o.error;
@@ -560,6 +565,8 @@ private:
             if (!m->down) {
                 rt.error = "no down script";
                 m_rep.roundtrips.push_back(rt);
+                c0 = std::move(c1);
+                order0 = column_order(*s);
                 continue;
             }
             o = apply_script(*s, *m->down);
@@ -617,6 +624,8 @@ private:
                                               text::join(rt.after_reup, "; "),
                                   m->up.path, m->up.first_line, 1);
             m_rep.roundtrips.push_back(rt);
+            c0 = std::move(c3);
+            order0 = column_order(*s);
         }
     }
 

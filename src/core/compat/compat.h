@@ -43,6 +43,9 @@ struct SchemaState {
     std::string kind;       // "before", "up", "downs"
     std::string migration;  // the migration whose up led here ("" for before and after-downs)
     bool reached = false;   // false when a migration before it failed to apply
+    std::string fingerprint;  // Catalog::fingerprint() of the state (as `up --release` records it)
+    // Kept for "before", the last up state and "after the downs" only: a catalog per state of a
+    // long release would take memory for nothing.
     Catalog catalog;
 };
 

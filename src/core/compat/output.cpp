@@ -198,7 +198,7 @@ nlohmann::json render_json(const Report& r) {
     j["states"] = nlohmann::json::array();
     for (const auto& s : r.states)
         j["states"].push_back({{"id", s.id}, {"label", s.label}, {"kind", s.kind}, {"migration", s.migration},
-                               {"reached", s.reached}, {"fingerprint", s.reached ? s.catalog.fingerprint() : ""}});
+                               {"reached", s.reached}, {"fingerprint", s.fingerprint}});
     j["changes"] = nlohmann::json::array();
     for (const auto& c : r.changes)
         j["changes"].push_back({{"migration", c.migration},
