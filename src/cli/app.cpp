@@ -276,7 +276,9 @@ int run(int argc, char** argv) {
     chk->add_option("--blue", check_args.blue, "release running now (releases.toml): check the migrations after it");
     chk->add_option("--green", check_args.green, "release being deployed (releases.toml): check up to its last migration");
     chk->add_option("--releases", check_args.releases, "releases file (default: releases.toml beside the migrations folder)");
-    chk->add_option("--disable", check_args.disable, "skip a rule (repeatable)");
+    chk->add_option("--disable", check_args.disable, "skip a rule (repeatable)")->allow_extra_args(false);
+    chk->add_option("--schema", check_args.schema, "SQL to read first for column types, e.g. a pg_dump --schema-only file (repeatable)")
+        ->allow_extra_args(false);
     chk->add_flag("--list-rules", check_args.list_rules, "print the rule catalogue and exit");
     // Dynamic layers (docs/compatibility.md): the migrations tried on a scratch database.
     chk->add_option("--layers", check_args.layers,

@@ -268,24 +268,30 @@ int run_check(Context& ctx, const CheckArgs& args) {
                               " by releases.toml");
 
     std::vector<Diagnostic> problems;
+    // --schema files are read before everything else, for column types only (no findings).
+    auto schema = check::read_sql_files(args.schema, problems);
+    std::vector<const Migration*> known;
+    for (const auto& m : schema)
+        known.push_back(&m);
     if (!args.files.empty()) {
         auto migrations = check::read_sql_files(args.files, problems);
         std::vector<const Migration*> selected;
         for (const auto& m : migrations)
             selected.push_back(&m);
-        return check_and_report(ctx, args, selected, {}, false, problems);
+        return check_and_report(ctx, args, selected, known, false, problems);
     }
     auto set = read_migrations(ctx.config.migrations_dir, ctx.config.layout, problems);
     if (by_release) {
         auto releases = read_releases(
             args.releases.empty() ? releases_path_for(ctx.config.migrations_dir) : args.releases);
         auto range = check::select_release_range(set, releases, args.blue, args.green);
-        return check_and_report(ctx, args, range.selected, range.applied, true, problems);
+        known.insert(known.end(), range.applied.begin(), range.applied.end());
+        return check_and_report(ctx, args, range.selected, known, true, problems);
     }
     std::vector<const Migration*> selected;
     for (const auto& m : set.migrations)
         selected.push_back(&m);
-    return check_and_report(ctx, args, selected, {}, false, problems);
+    return check_and_report(ctx, args, selected, known, false, problems);
 }
 
 }  // namespace rollsafe::cli

@@ -147,6 +147,7 @@ struct CheckArgs {
     std::string blue, green;           // release names from releases.toml
     std::string releases;              // releases.toml path; empty: looked up
     std::vector<std::string> disable;  // rule ids to skip
+    std::vector<std::string> schema;   // SQL read first to learn the schema (e.g. pg_dump --schema-only)
     bool list_rules = false;
     // Dynamic layers (issue 6, docs/compatibility.md): a scratch database tries the migrations.
     std::string layers;     // rules,diff,contracts,roundtrip; empty: all but roundtrip with --blue/--green, else rules
