@@ -61,6 +61,25 @@ std::vector<std::string> build_env(const ProcessSpec& spec) {
     return out;
 }
 
+// Writes to a pipe whose reader has gone: fails with EPIPE instead of killing the process with
+// SIGPIPE, whatever signal set-up the process has (SIGPIPE of a write goes to the writing
+// thread, so blocking it here and taking it back is enough).
+ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    ssize_t w = ::write(fd, data, size);
+    int err = errno;
+    if (w < 0 && err == EPIPE && !sigismember(&old, SIGPIPE)) {
+        timespec zero{0, 0};
+        sigtimedwait(&pipe_only, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = err;
+    return w;
+}
+
 }  // namespace
 
 std::string ProcessResult::describe() const {
@@ -94,8 +113,10 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
     } else {
         posix_spawn_file_actions_adddup2(&actions, out.fd[1], 1);
     }
-    if (spec.merge_stderr && spec.stdout_path.empty()) posix_spawn_file_actions_adddup2(&actions, out.fd[1], 2);
-    else posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
+    if (spec.merge_stderr && spec.stdout_path.empty())
+        posix_spawn_file_actions_adddup2(&actions, out.fd[1], 2);
+    else
+        posix_spawn_file_actions_adddup2(&actions, err.fd[1], 2);
     if (!spec.cwd.empty())
         posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
 
@@ -173,8 +194,8 @@ ProcessResult PosixProcessRunner::run(const ProcessSpec& spec) {
             if (!p.revents)
                 continue;
             if (p.fd == in.fd[1]) {
-                ssize_t w = ::write(in.fd[1], spec.stdin_data.data() + in_off,
-                                    spec.stdin_data.size() - in_off);
+                ssize_t w = write_without_sigpipe(in.fd[1], spec.stdin_data.data() + in_off,
+                                                  spec.stdin_data.size() - in_off);
                 if (w > 0)
                     in_off += static_cast<std::size_t>(w);
                 if (w < 0 && errno != EAGAIN)
