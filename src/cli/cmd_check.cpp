@@ -239,11 +239,10 @@ int check_and_report(Context& ctx, const CheckArgs& args,
     else if (format == "markdown")
         write_stdout(check::render_markdown(report, render));
 
-    if (on_github && args.format.empty()) {
-        // In GitHub Actions the default run also annotates the pull request and writes the job
-        // summary.
-        if (format != "github")
-            write_stdout(check::render_github(report, render));
+    if (on_github && format == "text" && args.format.empty()) {
+        // In GitHub Actions the default (text) run also annotates the pull request and writes the
+        // job summary; machine formats stay clean for their readers.
+        write_stdout(check::render_github(report, render));
         std::string summary = env("GITHUB_STEP_SUMMARY");
         if (!summary.empty()) {
             std::ofstream f(summary, std::ios::app);
