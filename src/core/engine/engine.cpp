@@ -110,8 +110,18 @@ void Engine::say(const std::string& line) const {
 }
 
 const MigrationSet& Engine::files() {
-    if (!m_files) m_files = read_migrations(m_config.migrations_dir, m_config.layout);
+    // Checksums only: statements are parsed when a migration is about to be planned, so that
+    // `status` on a thousand migrations does not run the SQL parser a thousand times.
+    if (!m_files) m_files = read_migrations(m_config.migrations_dir, m_config.layout, false);
     return *m_files;
+}
+
+void Engine::parse(const Script& script) {
+    // Every Script the engine sees belongs to *m_files, which the engine owns and may change.
+    std::vector<Diagnostic> problems;
+    ensure_parsed(const_cast<Script&>(script), problems);
+    if (!problems.empty())
+        throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint, problems);
 }
 
 std::unique_ptr<db::Session> Engine::connect() const {
@@ -223,7 +233,8 @@ void Engine::check_drift(const Analysis& a, Plan& plan) {
     }
 }
 
-PlannedStep Engine::plan_up_step(const Migration& m) const {
+PlannedStep Engine::plan_up_step(const Migration& m) {
+    parse(m.up);
     PlannedStep s;
     s.version = m.version.text();
     s.version_key = m.version.key();
@@ -285,7 +296,10 @@ Plan Engine::plan_up(const UpOptions& options) {
     std::vector<Diagnostic> problems;
     for (auto* m : a.pending) {
         if (to && *to < m->version) continue;
-        executable_statements(m->up, problems);
+        std::vector<Diagnostic> sql_problems;
+        ensure_parsed(const_cast<Script&>(m->up), sql_problems);  // owned by m_files, see parse()
+        problems.insert(problems.end(), sql_problems.begin(), sql_problems.end());
+        if (sql_problems.empty()) executable_statements(m->up, problems);
         chosen.push_back(m);
     }
     if (!problems.empty())
@@ -391,6 +405,7 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
         } else {
             s.source = "file";
             const auto& script = *m->down;
+            parse(script);
             s.down_text = script.text;
             s.transactional = !script.no_transaction();
             if (auto* d = script.directive("lock-timeout")) s.lock_timeout = *parse_duration(d->value);

@@ -241,7 +241,9 @@ private:
     void require_not_frozen();
     void require_not_dirty(const Analysis& a);
     void check_drift(const Analysis& a, Plan& plan);
-    PlannedStep plan_up_step(const Migration& m) const;
+    PlannedStep plan_up_step(const Migration& m);
+    // Parses a script of the migration files on first use; throws Error(USAGE) for bad SQL.
+    void parse(const Script& script);
     std::vector<PlannedStep> plan_down_steps(const Analysis& a, const DownOptions& options, Plan& plan);
     std::unique_ptr<MigrationLock> take_lock(const std::string& command);
     StepResult run_step(const PlannedStep& step, const std::string& run_id, const std::string& release,

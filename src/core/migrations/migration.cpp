@@ -67,24 +67,35 @@ std::string Script::where(const sql::Statement& s) const {
 }
 
 Script make_script(const std::string& path, std::string text, int first_line,
-                   std::vector<Diagnostic>& problems) {
+                   std::vector<Diagnostic>& problems, bool parse) {
     Script s;
     s.path = path;
     s.first_line = first_line;
     s.sha256 = sha256_hex(text);
     s.drift_sha256 = sha256_hex(sql::normalized_for_drift(text));
     s.directives = parse_directives(text, path, first_line, problems);
-    auto parsed = sql::parse_script(text);
+    s.text = std::move(text);
+    if (parse) ensure_parsed(s, problems);
+    return s;
+}
+
+void ensure_parsed(Script& s, std::vector<Diagnostic>& problems) {
+    if (s.parsed) return;
+    s.parsed = true;
+    auto parsed = sql::parse_script(s.text);
     if (parsed.error) {
         const auto& e = *parsed.error;
-        problems.push_back({path, e.line + first_line - 1, e.col, e.message,
+        problems.push_back({s.path, e.line + s.first_line - 1, e.col, e.message,
                             "PostgreSQL's parser rejected this statement; fix the SQL"});
     }
     for (auto& st : parsed.statements)
-        st.line += first_line - 1;
+        st.line += s.first_line - 1;
     s.statements = std::move(parsed.statements);
-    s.text = std::move(text);
-    return s;
+}
+
+bool has_no_statements(const Script& s) {
+    if (s.parsed) return s.statements.empty();
+    return sql::skip_space_and_comments(s.text, 0) >= s.text.size();
 }
 
 }  // namespace rollsafe

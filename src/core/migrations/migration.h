@@ -44,6 +44,7 @@ struct Script {
     std::string drift_sha256;                // of sql::normalized_for_drift(text)
     std::vector<sql::Statement> statements;  // lines and columns are lines of the file
     std::vector<Directive> directives;
+    bool parsed = false;                     // statements filled (see ensure_parsed)
 
     // Returns the first directive with this key, if any.
     const Directive* directive(const std::string& key) const;
@@ -66,6 +67,13 @@ struct Migration {
 // Builds a Script from text: checksums, directives and statements (parsed with PostgreSQL's
 // parser). Problems (bad SQL with file:line:col, bad directives) are appended to `problems`.
 Script make_script(const std::string& path, std::string text, int first_line,
-                   std::vector<Diagnostic>& problems);
+                   std::vector<Diagnostic>& problems, bool parse = true);
+
+// Parses a script made with parse = false (commands that only need checksums, like status, skip
+// the parser for speed). Problems (bad SQL) are appended to `problems`.
+void ensure_parsed(Script& script, std::vector<Diagnostic>& problems);
+
+// True when the script holds nothing but whitespace and comments (no parse needed).
+bool has_no_statements(const Script& script);
 
 }  // namespace rollsafe

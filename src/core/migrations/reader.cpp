@@ -171,9 +171,9 @@ const Migration* MigrationSet::find(const Version& v) const {
     return nullptr;
 }
 
-MigrationSet read_migrations(const std::string& dir, const std::string& layout) {
+MigrationSet read_migrations(const std::string& dir, const std::string& layout, bool parse) {
     std::vector<Diagnostic> problems;
-    auto set = read_migrations(dir, layout, problems);
+    auto set = read_migrations(dir, layout, problems, parse);
     if (!problems.empty()) {
         std::string msg = problems.size() == 1
                               ? problems.front().location_and_message()
@@ -185,7 +185,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout) 
 }
 
 MigrationSet read_migrations(const std::string& dir, const std::string& layout,
-                             std::vector<Diagnostic>& problems) {
+                             std::vector<Diagnostic>& problems, bool parse) {
     MigrationSet set;
     set.dir = dir;
     struct stat st {};
@@ -295,23 +295,23 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                 continue;
             }
             m.up = script_with_notx(
-                make_script(f.path, sections.up->first, sections.up->second, problems),
+                make_script(f.path, sections.up->first, sections.up->second, problems, parse),
                 sections.up_no_transaction);
             if (sections.down) {
                 m.down = script_with_notx(
-                    make_script(f.path, sections.down->first, sections.down->second, problems),
+                    make_script(f.path, sections.down->first, sections.down->second, problems, parse),
                     sections.down_no_transaction);
             }
         } else {
-            m.up = make_script(f.path, *content, 1, problems);
+            m.up = make_script(f.path, *content, 1, problems, parse);
             if (pair.down) {
                 if (auto down = read_script_file(pair.down->path, problems))
-                    m.down = make_script(pair.down->path, *down, 1, problems);
+                    m.down = make_script(pair.down->path, *down, 1, problems, parse);
             }
         }
         // An up script of only comments is a scaffold nobody filled in (a parse error, already
         // reported, also leaves no statements).
-        if (m.up.statements.empty() && problems_before == problems.size()) {
+        if (has_no_statements(m.up) && problems_before == problems.size()) {
             problems.push_back({f.path, m.up.first_line, 1, "the up script has no SQL statements",
                                 "write the migration, or delete the file"});
         }
@@ -325,7 +325,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                                      : "a -- migrate:down section") +
                      ", or mark it -- rollsafe:irreversible reason=\"...\""});
         }
-        if (m.down && m.down->statements.empty()) {
+        if (m.down && has_no_statements(*m.down)) {
             set.warnings.push_back(
                 {m.down->path, m.down->first_line, 1,
                  "down script of " + m.id() + " has no statements (undo does nothing)", ""});
