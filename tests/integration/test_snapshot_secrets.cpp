@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/base/error.h"
 #include "core/base/fs.h"
@@ -104,4 +106,51 @@ TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
     auto manifest = test::read(dir / (".rollsafe/snapshots/" + id + ".json"));
     EXPECT_EQ(manifest.find("s3cr3t"), std::string::npos);
     EXPECT_NE(manifest.find("app@127.0.0.1:" + port + "/shop"), std::string::npos);
+}
+
+TEST(SnapshotSecrets, SigtermRemovesThePassFileAndAppliesNothing) {
+    test::TempDir dir;
+    std::string hba = dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+    SandboxOptions so;
+    so.tcp = true;
+    so.settings = {{"hba_file", hba}};
+    PgSandbox pg(so);
+    auto admin = db::connect(Dsn::parse(pg.conninfo()), {});
+    admin->exec("CREATE ROLE app LOGIN PASSWORD " + text::quote_literal(kPassword));
+    admin->exec("CREATE DATABASE shop OWNER app");
+    std::string url = "postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + std::to_string(pg.port()) + "/shop";
+    auto app = db::connect(Dsn::parse(url), {});
+    app->exec("CREATE TABLE orders (id bigserial PRIMARY KEY, note text); INSERT INTO orders (note) VALUES ('a');");
+    std::string log = dir / "children.log";
+    write_wrapper(dir, "pg_dump", pg.bindir() + "/pg_dump", log);
+    dir.write("migrations/0001_add.up.sql", "ALTER TABLE orders ADD COLUMN extra int;\n");
+    dir.write("migrations/0001_add.down.sql", "ALTER TABLE orders DROP COLUMN extra;\n");
+    // pg_dump waits for this lock, so SIGTERM arrives while it runs with its pass file.
+    app->exec("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
+    test::CliOptions o;
+    o.env = {{"DATABASE_URL", url}, {"ROLLSAFE_SNAPSHOT_PG_BINDIR", dir / "bin"}};
+    o.cwd = dir.path();
+    test::CliProcess proc({"up", "--lock-timeout", "60s"}, o);
+    std::string passfile;
+    ASSERT_TRUE(test::eventually([&] {
+        for (const auto& line : text::split(test::read(log), '\n'))
+            if (text::starts_with(line, "PGPASSFILE=/")) passfile = line.substr(11);
+        return !passfile.empty() &&
+               admin->exec("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'rollsafe-snapshot-%' "
+                           "AND wait_event_type = 'Lock'")
+                       .get(0, 0) == "1";
+    }, std::chrono::seconds(30))) << test::read(log);
+    EXPECT_TRUE(fs::exists(passfile));
+    proc.signal(SIGTERM);
+    auto r = proc.wait(std::chrono::seconds(30));
+    app->exec("ROLLBACK");
+    EXPECT_EQ(r.code, 13) << r.all();
+    EXPECT_FALSE(fs::exists(passfile));
+    EXPECT_FALSE(fs::exists(passfile.substr(0, passfile.rfind('/'))));
+    EXPECT_EQ(r.all().find("s3cr3t"), std::string::npos);
+    EXPECT_EQ(app->exec("SELECT count(*) FROM information_schema.columns WHERE column_name = 'extra'").get(0, 0), "0");
+    // No archive under any name: the temporary one went with the interrupted dump.
+    auto snaps = dir / ".rollsafe/snapshots";
+    ASSERT_TRUE(test::eventually([&] { return test::processes_using(snaps).empty(); }, std::chrono::seconds(30)));
+    EXPECT_EQ(::rmdir(snaps.c_str()), 0) << "the snapshot folder is not empty";
 }

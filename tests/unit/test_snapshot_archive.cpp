@@ -227,6 +227,7 @@ TEST(SnapshotArchive, PruneKeepsTheNewestPerDatabaseAndHonoursMaxAge) {
         m.database = db;
         m.archive = id + ".dump";
         m.created_unix = now - age_hours * 3600;
+        m.created_ms = m.created_unix * 1000;
         store.save(m);
         dir.write("snaps/" + id + ".dump", "x");
     };

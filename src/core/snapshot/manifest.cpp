@@ -26,6 +26,7 @@ json Manifest::to_json() const {
                 {"id", id},
                 {"created_at", created_at},
                 {"created_unix", created_unix},
+                {"created_ms", created_ms},
                 {"database", database},
                 {"dbname", dbname},
                 {"schema_version_before", schema_version_before},
@@ -62,6 +63,7 @@ Manifest Manifest::from_json(const json& doc) {
     m.id = doc.at("id").get<std::string>();
     m.created_at = doc.value("created_at", "");
     m.created_unix = doc.value("created_unix", 0LL);
+    m.created_ms = doc.value("created_ms", m.created_unix * 1000);
     m.database = doc.value("database", "");
     m.dbname = doc.value("dbname", "");
     m.schema_version_before = doc.value("schema_version_before", "");

@@ -45,6 +45,7 @@ struct Manifest {
     std::string id;
     std::string created_at;   // ISO 8601 UTC
     long long created_unix = 0;
+    long long created_ms = 0;  // milliseconds since the epoch: orders snapshots taken in one second
     std::string database;     // user@host:port/dbname, never a password
     std::string dbname;
     std::string schema_version_before;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <set>
 
@@ -133,16 +134,22 @@ Manifest SnapshotService::create(const CreateRequest& request) {
         log::warn("removed {}, left behind by a snapshot that was killed", f);
 
     auto session = connect();
+    log::debug("snapshot: connected after {} ms", ms_since(t0));
     int server_num = session->server_version();
+    // `pg_dump --version` runs while the catalog is read; its answer is checked before the dump.
+    auto tool_future = std::async(std::launch::async, [this, server_num] {
+        return find_pg_tool("pg_dump", m_config.pg_bindir, server_num / 10000, m_runner);
+    });
     std::string server_version = session->exec("SHOW server_version").get(0, 0);
-    PgTool tool = find_pg_tool("pg_dump", m_config.pg_bindir, server_num / 10000, m_runner);
-    require_tool_not_older(tool, server_num, server_version);
 
     std::time_t now = std::time(nullptr);
     Manifest m;
     m.id = new_snapshot_id(now);
     m.created_at = iso_utc(now);
     m.created_unix = now;
+    m.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
     Dsn dsn = Dsn::parse(m_config.database_url);
     m.database = dsn.display();
     m.dbname = session->exec("SELECT current_database()").get(0, 0);
@@ -150,8 +157,6 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     m.mode_reasons = request.mode_reasons;
     m.batch = request.batch;
     m.schema_version_before = request.schema_version_before;
-    m.pg_dump_version = tool.version;
-    m.pg_dump_major = tool.major;
     m.server_version = server_version;
     m.server_version_num = server_num;
     m.archive = m.id + ".dump";
@@ -172,6 +177,12 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     db::Transaction tx(*session, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL lock_timeout = " +
                                      text::quote_literal(std::to_string(m_config.lock_timeout.count()) + "ms"));
     std::string exported = session->exec("SELECT pg_export_snapshot()").get(0, 0);
+    PgTool tool = tool_future.get();
+    require_tool_not_older(tool, server_num, server_version);
+    m.pg_dump_version = tool.version;
+    m.pg_dump_major = tool.major;
+    log::debug("snapshot: catalog read, MVCC snapshot {} exported, {} {} found after {} ms", exported, tool.path,
+               tool.version, ms_since(t0));
 
     TempArchive temp(m_store.dir(), m.id);
     ChildConnection conn(dsn);
@@ -221,6 +232,7 @@ Manifest SnapshotService::create(const CreateRequest& request) {
         throw Error(ExitCode::interrupted, "interrupted while taking snapshot " + m.id + "; nothing was applied",
                     "re-running is safe");
     if (!r.ok()) throw dump_failed(r, m_store.dir(), m_config.lock_timeout);
+    log::debug("snapshot: pg_dump done after {} ms", ms_since(t0));
 
     // Exact row counts in the dump's own snapshot (ONLY: a partition's rows are its own entry).
     std::vector<std::size_t> counted;
@@ -240,6 +252,7 @@ Manifest SnapshotService::create(const CreateRequest& request) {
         }
     }
     tx.commit();
+    log::debug("snapshot: rows counted after {} ms", ms_since(t0));
 
     struct stat st {};
     if (::stat(temp.path().c_str(), &st) == 0) m.bytes = static_cast<long long>(st.st_size);
@@ -247,6 +260,7 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     temp.commit(m_store.archive_path(m));
     m.duration_ms = ms_since(t0);
     m_store.save(m);
+    log::debug("snapshot: archive and manifest in place after {} ms", ms_since(t0));
     log::info("snapshot {} taken: {} relation(s), {} ({} mode) in {}", m.id, m.tables.size(), human_bytes(m.bytes),
               m.mode, human_duration(Millis(m.duration_ms)));
     return m;

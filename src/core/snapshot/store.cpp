@@ -141,7 +141,7 @@ std::vector<Manifest> SnapshotStore::list() const {
         }
     }
     std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
-        return a.created_unix != b.created_unix ? a.created_unix < b.created_unix : a.id < b.id;
+        return a.created_ms != b.created_ms ? a.created_ms < b.created_ms : a.id < b.id;
     });
     return out;
 }
