@@ -9,6 +9,7 @@
 
 #include "core/base/config.h"
 #include "core/base/error.h"
+#include "core/base/process.h"
 #include "core/base/text.h"
 #include "core/snapshot/restore.h"
 #include "support/project.h"
@@ -379,4 +380,32 @@ TEST(Restore, AWholeSnapshotIntoANewDatabase) {
     auto again = p.run({"restore", "--snapshot", id, "--into", target, "--yes"});
     EXPECT_EQ(again.code, 2) << again.all();
     test::cluster().drop_database(target);
+}
+
+TEST(Restore, OnATerminalItAsksFirstUnlessYes) {
+    Project p;
+    seed(p);
+    std::string id = take_snapshot(p, {"orders"});
+    p.db().connect()->exec("UPDATE orders SET total_cents = 0");
+    std::string oid = p.db().scalar("SELECT 'orders'::regclass::oid");
+    // util-linux script(1) gives the command a pseudo-terminal and feeds it our answer.
+    auto on_terminal = [&](const std::string& answer) {
+        ProcessSpec spec;
+        std::string command = std::string("'") + ROLLSAFE_BINARY + "' restore --snapshot '" + id + "' --table orders";
+        spec.argv = {"script", "-qec", command, "/dev/null"};
+        for (const auto& [k, v] : p.env({{"NO_COLOR", "1"}})) spec.env.emplace_back(k, v);
+        spec.cwd = p.dir().path();
+        spec.stdin_data = answer;
+        return default_process_runner().run(spec);
+    };
+    auto no = on_terminal("n\n");
+    EXPECT_EQ(no.exit_code, 2) << no.out << no.err;
+    EXPECT_NE(no.out.find("Restore public.orders? [y/N]"), std::string::npos) << no.out;
+    EXPECT_NE(no.out.find("re-point foreign key order_lines_order_id_fkey"), std::string::npos) << no.out;
+    EXPECT_NE(no.out.find("not confirmed; nothing was changed"), std::string::npos) << no.out;
+    EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
+    auto yes = on_terminal("y\n");
+    EXPECT_EQ(yes.exit_code, 0) << yes.out << yes.err;
+    EXPECT_NE(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM orders WHERE total_cents > 0"), "50");
 }
