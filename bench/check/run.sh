@@ -28,36 +28,47 @@ if [ -z "$squawk" ]; then
     squawk="$work/npm/node_modules/.bin/squawk"
 fi
 
-# Wall time of one run in seconds (exit codes 0/1/5 are findings, not failures).
-seconds() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >"$work/out" 2>/dev/null || true
-    t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l
+# One run: prints "wall cpu" in seconds (cpu = user + system, which a busy machine inflates less;
+# exit codes 0/1/5 are findings, not failures).
+measure() {
+    /usr/bin/time -f "%e %U %S" -o "$work/time" "$@" >"$work/out" 2>/dev/null || true
+    tail -n 1 "$work/time" | awk '{printf "%s %.3f", $1, $2 + $3}'
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A runs
+declare -A wall cpu
 for ((r = 0; r < rounds; r++)); do  # interleaved, so load changes hit every command alike
-    runs[rollsafe_json]+="$(seconds "$rollsafe" check --format json "$work/big.sql") "
-    runs[rollsafe_text]+="$(seconds env NO_COLOR=1 "$rollsafe" check --format text "$work/big.sql") "
-    runs[rollsafe_sarif]+="$(seconds "$rollsafe" check --format sarif "$work/big.sql") "
-    runs[squawk_json]+="$(seconds "$squawk" --reporter json "$work/big.sql") "
+    for k in rollsafe_json rollsafe_text rollsafe_sarif squawk_json; do
+        case $k in
+            rollsafe_json) m=$(measure "$rollsafe" check --format json "$work/big.sql") ;;
+            rollsafe_text) m=$(measure env NO_COLOR=1 "$rollsafe" check --format text "$work/big.sql") ;;
+            rollsafe_sarif) m=$(measure "$rollsafe" check --format sarif "$work/big.sql") ;;
+            squawk_json) m=$(measure "$squawk" --reporter json "$work/big.sql") ;;
+        esac
+        wall[$k]+="${m% *} "
+        cpu[$k]+="${m#* } "
+    done
 done
-declare -A med
-for k in "${!runs[@]}"; do med[$k]=$(echo "${runs[$k]}" | tr ' ' '\n' | grep . | median); done
+declare -A w c
+for k in "${!wall[@]}"; do
+    w[$k]=$(echo "${wall[$k]}" | tr ' ' '\n' | grep . | median)
+    c[$k]=$(echo "${cpu[$k]}" | tr ' ' '\n' | grep . | median)
+done
 squawk_text="(skipped)"
 if [ "${SQUAWK_TEXT_TIMEOUT:-120}" != 0 ]; then
-    t=$(seconds timeout "${SQUAWK_TEXT_TIMEOUT:-120}" "$squawk" "$work/big.sql")
-    squawk_text=$(printf '%.2f s (one run, timeout %ss)' "$t" "${SQUAWK_TEXT_TIMEOUT:-120}")
+    m=$(measure timeout "${SQUAWK_TEXT_TIMEOUT:-120}" "$squawk" "$work/big.sql")
+    squawk_text=$(printf 'wall %.2f s, cpu %.2f s (one run, timeout %ss)' "${m% *}" "${m#* }" "${SQUAWK_TEXT_TIMEOUT:-120}")
 fi
+ratio() { echo "$1 / $2" | bc -l; }
 
-printf '%s statements, %s bytes, median of %s interleaved rounds\n' "$statements" "$(wc -c <"$work/big.sql")" "$rounds"
-printf '  rollsafe check --format json   %6.3f s\n' "${med[rollsafe_json]}"
-printf '  rollsafe check --format text   %6.3f s   (%.2fx rollsafe json; goal <= 1.2x)\n' "${med[rollsafe_text]}" \
-    "$(echo "${med[rollsafe_text]} / ${med[rollsafe_json]}" | bc -l)"
-printf '  rollsafe check --format sarif  %6.3f s\n' "${med[rollsafe_sarif]}"
-printf '  squawk --reporter json         %6.3f s   (rollsafe json is %.2fx of it; goal <= 0.5x)\n' "${med[squawk_json]}" \
-    "$(echo "${med[rollsafe_json]} / ${med[squawk_json]}" | bc -l)"
-printf '  squawk (text reporter)         %s\n' "$squawk_text"
+printf '%s statements, %s bytes, median of %s interleaved rounds; load average %s\n' "$statements" \
+    "$(wc -c <"$work/big.sql")" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  %-32s %8s %8s\n' "" "wall s" "cpu s"
+for k in rollsafe_json rollsafe_text rollsafe_sarif squawk_json; do
+    printf '  %-32s %8.3f %8.3f\n' "$k" "${w[$k]}" "${c[$k]}"
+done
+printf '  %-32s %s\n' "squawk (text reporter)" "$squawk_text"
+printf 'rollsafe text / rollsafe json: wall %.2fx, cpu %.2fx (goal <= 1.2x)\n' \
+    "$(ratio "${w[rollsafe_text]}" "${w[rollsafe_json]}")" "$(ratio "${c[rollsafe_text]}" "${c[rollsafe_json]}")"
+printf 'rollsafe json / squawk json:   wall %.2fx, cpu %.2fx (goal <= 0.5x)\n' \
+    "$(ratio "${w[rollsafe_json]}" "${w[squawk_json]}")" "$(ratio "${c[rollsafe_json]}" "${c[squawk_json]}")"
