@@ -7,6 +7,7 @@
 #include "core/base/error.h"
 #include "core/base/fs.h"
 #include "core/base/interrupt.h"
+#include "core/base/log.h"
 #include "core/base/text.h"
 #include "core/compat/classify.h"
 #include "core/compat/hazards.h"
@@ -93,14 +94,18 @@ public:
             m_rep.total_ms = ms_since(t0);
             return;
         }
-        matrix_chain();
-        if (m_req.layers.roundtrip) roundtrip_chain();
+        // Each chain of trials works on its own copy of "before"; the last one to start may use
+        // the template itself (one CREATE DATABASE less: "before" is not needed after that).
+        std::string roundtrip_db = m_req.layers.roundtrip ? new_trial("roundtrip") : std::string();
+        matrix_chain(m_before_db);
+        if (m_req.layers.roundtrip) roundtrip_chain(roundtrip_db);
         contract_problems();
         m_rep.total_ms = ms_since(t0);
     }
 
 private:
     void say(const std::string& line) const {
+        log::debug("check: {} ms: {}", ms_since(m_started), line);
         if (m_req.progress) m_req.progress(line);
     }
 
@@ -374,9 +379,8 @@ private:
         }
     }
 
-    void matrix_chain() {
-        say("applying " + std::to_string(m_req.pending.size()) + " pending migration(s) on a copy");
-        auto trial = new_trial("trial");
+    void matrix_chain(const std::string& trial) {
+        say("applying " + std::to_string(m_req.pending.size()) + " pending migration(s)");
         auto s = connect_scratch(*m_scratch, trial);
         m_trial = s.get();
         std::unique_ptr<StatementProbe> probe;
@@ -544,9 +548,8 @@ private:
         return out;
     }
 
-    void roundtrip_chain() {
+    void roundtrip_chain(const std::string& trial) {
         say("round-trip: each up, its down, and the up again");
-        auto trial = new_trial("roundtrip");
         auto s = connect_scratch(*m_scratch, trial);
         // The state after one migration's second up is the state before the next one's up.
         Catalog c0 = catalog(*s);
@@ -780,6 +783,7 @@ private:
     std::set<std::string> m_hazards;
     std::map<int, std::string> m_down_blame;
     db::Session* m_trial = nullptr;  // the matrix chain's session, while it runs
+    Clock::time_point m_started = Clock::now();
 };
 
 }  // namespace
