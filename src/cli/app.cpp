@@ -157,16 +157,36 @@ int run(int argc, char** argv) {
     sandbox->add_option("--set", sandbox_args.settings, "extra server setting key=value (repeatable)");
     on_run([&](Context& c) { return run_sandbox(c, sandbox_args); });
 
+    // --- fleets (docs/fleet.md): the same flags on each command that can run on many targets
+    FleetArgs fleet_args;
+    auto fleet_flags = [&](CLI::App* sub) {
+        sub->add_option("--targets", fleet_args.targets, "run on every database of this targets.toml (docs/fleet.md)");
+        sub->add_option("--select", fleet_args.select,
+                        "with --targets: only targets with this label=value (repeatable; also name=..., wave=...)")
+            ->allow_extra_args(false);
+        sub->add_option("--parallel", fleet_args.parallel, "with --targets: targets worked on at once (default fleet.parallel)")
+            ->check(CLI::PositiveNumber);
+        sub->add_option("--on-failure", fleet_args.on_failure,
+                        "with --targets: when a target fails, stop or continue the rest of its wave (default fleet.on_failure)")
+            ->check(CLI::IsMember({"stop", "continue"}));
+        sub->add_option("--shard-index", fleet_args.shard_index,
+                        "with --targets: this pod's shard (default JOB_COMPLETION_INDEX, else 0)")
+            ->check(CLI::NonNegativeNumber);
+        sub->add_option("--shard-count", fleet_args.shard_count, "with --targets: number of shards (default fleet.shard_count)")
+            ->check(CLI::PositiveNumber);
+    };
+
     // --- up
     UpArgs up_args;
     auto* up = add("up", "apply pending migrations, each in a transaction with its history row",
                    "  rollsafe up\n  rollsafe up --release v2.4.0 --lock-wait 120s\n  rollsafe up --dry-run\n"
-                   "  rollsafe up --to 0042\n");
+                   "  rollsafe up --to 0042\n  rollsafe up --targets targets.toml --release v2.4.0 --parallel 8\n");
     up->add_option("--to", up_args.to, "apply up to and including this version");
     up->add_option("--release", up_args.release, "application release this deploy ships (recorded in history)");
     up->add_flag("--dry-run", up_args.dry_run, "print the plan; change nothing");
     up->add_flag("--allow-out-of-order", up_args.allow_out_of_order, "apply versions older than the newest applied");
-    on_run([&](Context& c) { return run_up(c, up_args); });
+    fleet_flags(up);
+    on_run([&](Context& c) { return fleet_args.active() ? run_fleet_up(c, fleet_args, up_args) : run_up(c, up_args); });
     changes_database();
 
     // --- plan
@@ -193,14 +213,18 @@ int run(int argc, char** argv) {
     down->add_flag("--yes,-y", down_args.yes, "do not ask for confirmation on a terminal");
     down->add_option("--reason", down_args.reason, "why (recorded in history)");
     down->add_option("--release", down_args.release, "release tag recorded in history");
-    on_run([&](Context& c) { return run_down(c, down_args); });
+    fleet_flags(down);
+    on_run([&](Context& c) { return fleet_args.active() ? run_fleet_down(c, fleet_args, down_args) : run_down(c, down_args); });
     changes_database();
 
     // --- status
     StatusArgs status_args;
-    add("status", "applied, pending, dirty, drifted and missing migrations; freeze and lock holder",
-        "  rollsafe status\n  rollsafe status -o json\n");
-    on_run([&](Context& c) { return run_status(c, status_args); });
+    auto* status = add("status", "applied, pending, dirty, drifted and missing migrations; freeze and lock holder",
+                       "  rollsafe status\n  rollsafe status -o json\n  rollsafe status --targets targets.toml --select region=eu\n");
+    fleet_flags(status);
+    on_run([&](Context& c) {
+        return fleet_args.active() ? run_fleet_status(c, fleet_args, status_args) : run_status(c, status_args);
+    });
 
     // --- history
     HistoryArgs history_args;
@@ -287,7 +311,8 @@ int run(int argc, char** argv) {
     chk->add_option("--pg-bindir", check_args.pg_bindir, "PostgreSQL server binaries for the embedded scratch database (default: search)");
     chk->add_option("--contracts", check_args.contracts, "folder of <release>.sql app contracts (default: contracts/ beside releases.toml)");
     chk->add_flag("--with-data", check_args.with_data, "round-trip: rows green's contract INSERTs write must survive the downs for blue");
-    on_run([&](Context& c) { return run_check(c, check_args); });
+    fleet_flags(chk);
+    on_run([&](Context& c) { return fleet_args.active() ? run_fleet_check(c, fleet_args, check_args) : run_check(c, check_args); });
 
     // --- gate
     GateArgs gate_args;
@@ -295,7 +320,8 @@ int run(int argc, char** argv) {
                      "  rollsafe gate --release v2.4.0 --wait 300s\n  rollsafe gate --release v2.3.1 -o json\n");
     gate->add_option("--release", gate_args.release, "the release this app image is (default: its newest migration)");
     gate->add_option("--wait", gate_args.wait, "how long to wait while the schema is behind (e.g. 300s)");
-    on_run([&](Context& c) { return run_gate(c, gate_args); });
+    fleet_flags(gate);
+    on_run([&](Context& c) { return fleet_args.active() ? run_fleet_gate(c, fleet_args, gate_args) : run_gate(c, gate_args); });
     commands.back().metrics = true;
 
     // --- rollback
@@ -309,7 +335,10 @@ int run(int argc, char** argv) {
     rollback->add_flag("--dry-run", rollback_args.dry_run, "print the decision and the plan; change nothing");
     rollback->add_flag("--yes,-y", rollback_args.yes, "do not ask for confirmation on a terminal");
     rollback->add_option("--reason", rollback_args.reason, "why (recorded in history)");
-    on_run([&](Context& c) { return run_rollback(c, rollback_args); });
+    fleet_flags(rollback);
+    on_run([&](Context& c) {
+        return fleet_args.active() ? run_fleet_rollback(c, fleet_args, rollback_args) : run_rollback(c, rollback_args);
+    });
     changes_database();
 
     // --- releases
@@ -452,7 +481,7 @@ int run(int argc, char** argv) {
                 rc = print_error(e, g);
             }
             if (ctx.lockfile) ctx.lockfile->finish();
-            if (cmd.metrics)
+            if (cmd.metrics && fleet_args.targets.empty())  // a fleet run writes its own, per target
                 write_metrics(ctx, cmd.name, rc,
                               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             return rc;

@@ -200,4 +200,23 @@ struct RestoreArgs {
 };
 int run_restore(Context& ctx, const RestoreArgs& args);
 
+// --- fleets (issue 11, docs/fleet.md): --targets runs up, down, rollback, status, check or gate
+// on every target of a targets.toml, wave after wave, optionally one shard of an Indexed Job.
+struct FleetArgs {
+    std::string targets;              // targets.toml; empty: one database as usual
+    std::vector<std::string> select;  // label=value terms (also name=..., wave=...)
+    int parallel = -1;                // -1: fleet.parallel
+    std::string on_failure;           // stop | continue; empty: fleet.on_failure
+    int shard_index = -1;             // -1: JOB_COMPLETION_INDEX, else 0
+    int shard_count = -1;             // -1: fleet.shard_count
+    // Returns true with --targets; throws Error(USAGE) when other fleet flags come without it.
+    bool active() const;
+};
+int run_fleet_up(Context& ctx, const FleetArgs& fleet, const UpArgs& args);
+int run_fleet_down(Context& ctx, const FleetArgs& fleet, const DownArgs& args);
+int run_fleet_rollback(Context& ctx, const FleetArgs& fleet, const RollbackArgs& args);
+int run_fleet_status(Context& ctx, const FleetArgs& fleet, const StatusArgs& args);
+int run_fleet_check(Context& ctx, const FleetArgs& fleet, const CheckArgs& args);
+int run_fleet_gate(Context& ctx, const FleetArgs& fleet, const GateArgs& args);
+
 }  // namespace rollsafe::cli

@@ -101,6 +101,14 @@ const std::vector<Key>& keys() {
         STR_KEY("check.layers", check_layers,
                 "layers `up` runs before applying: rules, diff, contracts, roundtrip (a scratch "
                 "database for all but rules)"),
+        INT_KEY("fleet.parallel", fleet_parallel,
+                "with --targets: how many targets are worked on at once"),
+        CHOICE_KEY("fleet.on_failure", fleet_on_failure, "stop|continue",
+                   "with --targets: what the rest of a wave does when one of its targets fails"),
+        INT_KEY("fleet.shard_count", fleet_shard_count,
+                "with --targets: shards the fleet is split into (the Indexed Job's completions)"),
+        DUR_KEY("fleet.wave_wait", fleet_wave_wait,
+                "with --targets and shards: how long a shard waits for earlier waves in other shards"),
         CHOICE_KEY("log.format", log_format, "text|json", "log format on stderr"),
     };
     return k;
