@@ -103,9 +103,9 @@ int report_with_dynamic_layers(Context& ctx, const CheckArgs& args, check::Repor
     } else if (format == "markdown") {
         write_stdout(markdown());
     }
-    if (env("GITHUB_ACTIONS") == "true" && args.format.empty()) {
-        if (format != "github")
-            write_stdout(check::render_github(with_findings, render));
+    if (env("GITHUB_ACTIONS") == "true" && format == "text" && args.format.empty()) {
+        // As for the rules alone: annotations and the job summary accompany the text report only.
+        write_stdout(check::render_github(with_findings, render));
         std::string summary = env("GITHUB_STEP_SUMMARY");
         if (!summary.empty()) {
             std::ofstream f(summary, std::ios::app);
