@@ -83,10 +83,23 @@ TEST(Dsn, ParsesKeyValueWithAQuotedPassword) {
     EXPECT_EQ(redact(d.conninfo()).find("a b"), std::string::npos);
 }
 
-TEST(Dsn, EmptyMeansLibpqDefaults) {
+TEST(Dsn, EmptyMeansLibpqDefaultsAndDisplayShowsThem) {
+    for (const char* v : {"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE"})
+        ::unsetenv(v);
     auto d = Dsn::parse("");
     EXPECT_TRUE(d.params().empty());
     EXPECT_EQ(d.display(), "(default host)/(default db)");
+    ::setenv("PGHOST", "db.internal", 1);
+    ::setenv("PGPORT", "6432", 1);
+    ::setenv("PGUSER", "app", 1);
+    EXPECT_EQ(d.display(), "app@db.internal:6432/app");
+    ::setenv("PGDATABASE", "shop", 1);
+    EXPECT_EQ(d.display(), "app@db.internal:6432/shop");
+    EXPECT_EQ(Dsn::parse("host=other dbname=x").display(), "app@other:6432/x");
+    ::setenv("PGSERVICE", "prod", 1);
+    EXPECT_EQ(d.display(), "service prod");
+    for (const char* v : {"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE"})
+        ::unsetenv(v);
 }
 
 TEST(Dsn, InvalidDsnIsAUsageErrorWithoutThePassword) {

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <cctype>
+#include <cstdlib>
 
 #include "core/base/error.h"
 
@@ -180,13 +181,26 @@ std::string Dsn::conninfo_without_password() const {
 }
 
 std::string Dsn::display() const {
+    // What libpq will use: the DSN's own values, else its PG* variables.
+    auto value = [&](const char* key, const char* env) -> std::optional<std::string> {
+        if (auto v = get(key))
+            return v;
+        const char* e = std::getenv(env);
+        if (e && *e)
+            return std::string(e);
+        return std::nullopt;
+    };
+    if (auto service = value("service", "PGSERVICE"); service && !get("host"))
+        return "service " + *service;
     std::string out;
-    if (auto u = get("user"))
-        out += *u + "@";
-    out += get("host").value_or(get("hostaddr").value_or("(default host)"));
-    if (auto p = get("port"))
+    auto user = value("user", "PGUSER");
+    if (user)
+        out += *user + "@";
+    out += value("host", "PGHOST")
+               .value_or(value("hostaddr", "PGHOSTADDR").value_or("(default host)"));
+    if (auto p = value("port", "PGPORT"))
         out += ":" + *p;
-    out += "/" + get("dbname").value_or(get("user").value_or("(default db)"));
+    out += "/" + value("dbname", "PGDATABASE").value_or(user.value_or("(default db)"));
     return out;
 }
 

@@ -29,7 +29,8 @@ class Dsn {
     std::string conninfo() const;
     // Returns the key=value conninfo without the password: safe for a child's argv.
     std::string conninfo_without_password() const;
-    // Returns a short, password-free description for people: "app@db:5432/shop".
+    // Returns a short, password-free description for people: "app@db:5432/shop", filling what
+    // the DSN leaves out from libpq's PG* variables ("service shop" for a service name).
     std::string display() const;
 
     const std::map<std::string, std::string>& params() const { return m_params; }
