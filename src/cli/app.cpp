@@ -358,35 +358,48 @@ int run(int argc, char** argv) {
 
     // --- snapshot / restore (issue 4)
     SnapshotArgs snapshot_args;
-    auto* snap = add("snapshot", "take, list, verify and prune pg_dump snapshots (taken before every up/down)",
-                     "  rollsafe snapshot create\n  rollsafe snapshot create --table orders --table payments\n"
-                     "  rollsafe snapshot create --mode touched\n  rollsafe snapshot list -o json\n"
-                     "  rollsafe snapshot verify 20240101-120000-3fa9c1\n  rollsafe snapshot verify --all\n"
-                     "  rollsafe snapshot prune --keep 5 --max-age 30d --dry-run\n");
+    auto* snap = add(
+        "snapshot", "take, list, verify and prune pg_dump snapshots (taken before every up/down)",
+        "  rollsafe snapshot create\n  rollsafe snapshot create --table orders --table payments\n"
+        "  rollsafe snapshot create --mode touched\n  rollsafe snapshot list -o json\n"
+        "  rollsafe snapshot verify 20240101-120000-3fa9c1\n  rollsafe snapshot verify --all\n"
+        "  rollsafe snapshot prune --keep 5 --max-age 30d --dry-run\n");
     snap->add_option("action", snapshot_args.action, "create, list, verify or prune")
         ->required()
         ->check(CLI::IsMember({"create", "list", "verify", "prune"}));
     snap->add_option("id", snapshot_args.id, "verify: the snapshot id");
-    snap->add_option("--mode", snapshot_args.mode, "create: full (default) or touched (what pending migrations touch)")
+    snap->add_option("--mode", snapshot_args.mode,
+                     "create: full (default) or touched (what pending migrations touch)")
         ->check(CLI::IsMember({"full", "touched"}));
     snap->add_option("--table", snapshot_args.tables, "create: dump only this table (repeatable)");
     snap->add_flag("--all", snapshot_args.all, "verify: every snapshot in snapshot.dir");
-    snap->add_option("--keep", snapshot_args.keep, "prune: keep the newest N per database (default snapshot.keep)");
-    snap->add_option("--max-age", snapshot_args.max_age, "prune: also remove snapshots older than this, e.g. 30d");
+    snap->add_option("--keep", snapshot_args.keep,
+                     "prune: keep the newest N per database (default snapshot.keep)");
+    snap->add_option("--max-age", snapshot_args.max_age,
+                     "prune: also remove snapshots older than this, e.g. 30d");
     snap->add_flag("--dry-run", snapshot_args.dry_run, "prune: list what would be removed");
     on_run([&](Context& c) { return run_snapshot(c, snapshot_args); });
     RestoreArgs restore_args;
-    auto* restore = add("restore", "restore one table of a snapshot (swap, data, side-by-side), or all of it into a new database",
-                        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --dry-run\n"
-                        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --yes --reason \"INC-42\"\n"
-                        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --mode data\n"
-                        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --mode side-by-side\n"
-                        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --into shop_copy\n");
-    restore->add_option("--snapshot", restore_args.snapshot, "the snapshot id (rollsafe snapshot list)")->required();
-    restore->add_option("--table", restore_args.table, "the table to restore (table or schema.table)");
+    auto* restore = add(
+        "restore",
+        "restore one table of a snapshot (swap, data, side-by-side), or all of it into a new "
+        "database",
+        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --dry-run\n"
+        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --yes --reason "
+        "\"INC-42\"\n"
+        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --mode data\n"
+        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --table orders --mode side-by-side\n"
+        "  rollsafe restore --snapshot 20240101-120000-3fa9c1 --into shop_copy\n");
+    restore
+        ->add_option("--snapshot", restore_args.snapshot,
+                     "the snapshot id (rollsafe snapshot list)")
+        ->required();
+    restore->add_option("--table", restore_args.table,
+                        "the table to restore (table or schema.table)");
     restore->add_option("--mode", restore_args.mode, "swap (default), data or side-by-side")
         ->check(CLI::IsMember({"swap", "data", "side-by-side"}));
-    restore->add_option("--into", restore_args.into, "restore the whole snapshot into this new database");
+    restore->add_option("--into", restore_args.into,
+                        "restore the whole snapshot into this new database");
     restore->add_flag("--dry-run", restore_args.dry_run, "print the plan; change nothing");
     restore->add_flag("--yes,-y", restore_args.yes, "do not ask for confirmation on a terminal");
     restore->add_option("--reason", restore_args.reason, "why (recorded in history)");

@@ -12,7 +12,8 @@ using snapshot::RestorePlan;
 
 nlohmann::json plan_json(const RestorePlan& p) {
     nlohmann::json deps = nlohmann::json::array();
-    for (const auto& d : p.dependents) deps.push_back({{"kind", d.kind}, {"name", d.name}, {"action", d.action}});
+    for (const auto& d : p.dependents)
+        deps.push_back({{"kind", d.kind}, {"name", d.name}, {"action", d.action}});
     return {{"snapshot", p.snapshot_id},
             {"snapshot_created_at", p.snapshot_created_at},
             {"table", p.table},
@@ -33,19 +34,26 @@ nlohmann::json plan_json(const RestorePlan& p) {
 std::string plan_text(const RestorePlan& p) {
     std::string out;
     if (p.mode == "into") {
-        out += "restore snapshot " + p.snapshot_id + " (" + p.snapshot_created_at + ") into the new database " + p.into + "\n";
+        out += "restore snapshot " + p.snapshot_id + " (" + p.snapshot_created_at +
+               ") into the new database " + p.into + "\n";
     } else {
-        out += "restore " + p.table + " from snapshot " + p.snapshot_id + " (" + p.snapshot_created_at + "), mode " +
-               p.mode + "\n";
+        out += "restore " + p.table + " from snapshot " + p.snapshot_id + " (" +
+               p.snapshot_created_at + "), mode " + p.mode + "\n";
         out += "  rows: " + std::to_string(p.snapshot_rows) + " in the snapshot, " +
-               (p.table_exists ? std::to_string(p.current_rows) + " now" : "the table does not exist now") + "\n";
+               (p.table_exists ? std::to_string(p.current_rows) + " now"
+                               : "the table does not exist now") +
+               "\n";
     }
     out += "  from the archive: " + text::join(p.objects, ", ") + "\n";
-    for (const auto& d : p.dependents) out += "  depends on it: " + d.kind + " " + d.name + ": " + d.action + "\n";
+    for (const auto& d : p.dependents)
+        out += "  depends on it: " + d.kind + " " + d.name + ": " + d.action + "\n";
     out += "  steps:\n";
-    for (const auto& s : p.steps) out += "    " + s + "\n";
-    for (const auto& n : p.notes) out += "  note: " + n + "\n";
-    for (const auto& b : p.blockers) out += "  REFUSED: " + b + "\n";
+    for (const auto& s : p.steps)
+        out += "    " + s + "\n";
+    for (const auto& n : p.notes)
+        out += "  note: " + n + "\n";
+    for (const auto& b : p.blockers)
+        out += "  REFUSED: " + b + "\n";
     return out;
 }
 
@@ -62,21 +70,28 @@ int run_restore(Context& ctx, const RestoreArgs& args) {
     o.reason = args.reason;
     if (args.dry_run) {
         auto plan = restorer.plan(o);
-        if (ctx.json()) ctx.print_json({{"dry_run", true}, {"plan", plan_json(plan)}});
-        else ctx.print(plan_text(plan));
+        if (ctx.json())
+            ctx.print_json({{"dry_run", true}, {"plan", plan_json(plan)}});
+        else
+            ctx.print(plan_text(plan));
         if (!plan.blockers.empty())
-            throw usage_error("the restore would refuse: " + text::join(plan.blockers, "; "),
-                              plan.mode == "swap" ? "use --mode data or --mode side-by-side, or handle those objects first"
-                                                  : "");
+            throw usage_error(
+                "the restore would refuse: " + text::join(plan.blockers, "; "),
+                plan.mode == "swap"
+                    ? "use --mode data or --mode side-by-side, or handle those objects first"
+                    : "");
         return 0;
     }
     if (!args.yes && ctx.interactive()) {
         auto plan = restorer.plan(o);
         std::fputs(plan_text(plan).c_str(), stderr);
         if (!plan.blockers.empty())
-            throw usage_error("the restore would refuse: " + text::join(plan.blockers, "; "), "nothing was changed");
-        if (!ctx.confirm(plan.mode == "into" ? "Restore into " + plan.into + "?" : "Restore " + plan.table + "?"))
-            throw usage_error("not confirmed; nothing was changed", "pass --yes to skip the question");
+            throw usage_error("the restore would refuse: " + text::join(plan.blockers, "; "),
+                              "nothing was changed");
+        if (!ctx.confirm(plan.mode == "into" ? "Restore into " + plan.into + "?"
+                                             : "Restore " + plan.table + "?"))
+            throw usage_error("not confirmed; nothing was changed",
+                              "pass --yes to skip the question");
     }
     auto res = restorer.run(o);
     if (ctx.json()) {
@@ -88,8 +103,10 @@ int run_restore(Context& ctx, const RestoreArgs& args) {
                         {"plan", plan_json(res.plan)}});
     } else {
         std::string out = res.message + "\n";
-        for (const auto& n : res.plan.notes) out += "note: " + n + "\n";
-        if (!res.hint.empty()) out += "hint: " + res.hint + "\n";
+        for (const auto& n : res.plan.notes)
+            out += "note: " + n + "\n";
+        if (!res.hint.empty())
+            out += "hint: " + res.hint + "\n";
         ctx.print(out);
     }
     return 0;

@@ -58,7 +58,8 @@ void seed(const Project& p) {
 
 // pg_dump -s -t of a table, without the random \restrict keys and the comment lines.
 std::string schema_of(const Project& p, const std::string& table) {
-    auto r = test::cluster().run_tool("pg_dump", {"--schema-only", "--table=" + table, "--dbname=" + p.db().conninfo()});
+    auto r = test::cluster().run_tool(
+        "pg_dump", {"--schema-only", "--table=" + table, "--dbname=" + p.db().conninfo()});
     EXPECT_TRUE(r.ok()) << r.err;
     std::string out;
     for (const auto& line : text::split(r.out, '\n'))
@@ -72,7 +73,8 @@ std::string rows_of(const Project& p, const std::string& sql) {
     auto r = p.db().connect()->exec(sql);
     std::string out;
     for (const auto& row : r.rows) {
-        for (const auto& v : row) out += v.value_or("NULL") + "|";
+        for (const auto& v : row)
+            out += v.value_or("NULL") + "|";
         out += "\n";
     }
     return out;
@@ -89,7 +91,8 @@ std::string take_snapshot(const Project& p, const std::vector<std::string>& tabl
     return r.code == 0 ? nlohmann::json::parse(r.out)["id"].get<std::string>() : "";
 }
 
-const char* kOrderRows = "SELECT id, customer_id, status, total_cents, ref, updated_at FROM orders ORDER BY id";
+const char* kOrderRows =
+    "SELECT id, customer_id, status, total_cents, ref, updated_at FROM orders ORDER BY id";
 
 Config config_of(const Project& p) {
     Config c;
@@ -128,30 +131,44 @@ TEST(Restore, SwapBringsBackTheExactTableItsRowsAndSequencesAndKeepsTheOldOneAsi
     auto dry = p.run({"restore", "--snapshot", id, "--table", "orders", "--dry-run"});
     ASSERT_EQ(dry.code, 0) << dry.all();
     EXPECT_NE(dry.out.find("rows: 50 in the snapshot, 40 now"), std::string::npos) << dry.out;
-    EXPECT_NE(dry.out.find("re-point foreign key order_lines_order_id_fkey"), std::string::npos) << dry.out;
-    EXPECT_NE(dry.out.find("re-create view \"public\".\"order_totals\""), std::string::npos) << dry.out;
-    EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), old_oid);  // the dry run changed nothing
+    EXPECT_NE(dry.out.find("re-point foreign key order_lines_order_id_fkey"), std::string::npos)
+        << dry.out;
+    EXPECT_NE(dry.out.find("re-create view \"public\".\"order_totals\""), std::string::npos)
+        << dry.out;
+    EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"),
+              old_oid);  // the dry run changed nothing
 
-    auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes", "--reason", "INC-7 bad backfill"});
+    auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes", "--reason",
+                    "INC-7 bad backfill"});
     ASSERT_EQ(r.code, 0) << r.all();
     EXPECT_EQ(schema_of(p, "public.orders"), before_schema);
     EXPECT_EQ(rows_of(p, kOrderRows), before_rows);
     // Sequences: at least max(id), and never below what was handed out after the snapshot.
     EXPECT_GE(std::stoll(p.db().scalar("SELECT last_value FROM orders_id_seq")), seq_after_damage);
-    EXPECT_GE(std::stoll(p.db().scalar("SELECT last_value FROM pg_sequences WHERE sequencename = 'orders_ref_seq'")), 50);
-    EXPECT_EQ(p.db().scalar("INSERT INTO orders (customer_id, total_cents) VALUES (1, 1) RETURNING id"), "81");
+    EXPECT_GE(std::stoll(p.db().scalar(
+                  "SELECT last_value FROM pg_sequences WHERE sequencename = 'orders_ref_seq'")),
+              50);
+    EXPECT_EQ(
+        p.db().scalar("INSERT INTO orders (customer_id, total_cents) VALUES (1, 1) RETURNING id"),
+        "81");
     // The replaced table is kept aside with its rows, under <t>_rollsafe_<timestamp>.
-    auto aside = p.db().scalar("SELECT relname FROM pg_class WHERE relname LIKE 'orders\\_rollsafe\\_%' AND relkind = 'r'");
+    auto aside = p.db().scalar(
+        "SELECT relname FROM pg_class WHERE relname LIKE 'orders\\_rollsafe\\_%' AND relkind = "
+        "'r'");
     ASSERT_TRUE(std::regex_match(aside, std::regex("orders_rollsafe_[0-9]{14}"))) << aside;
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM " + aside), "40");
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"), "0");
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+        "0");
     // The audit row.
-    auto audit = nlohmann::json::parse(
-        p.db().scalar("SELECT details FROM rollsafe.history WHERE op = 'restore' AND snapshot_id = '" + id + "'"));
+    auto audit = nlohmann::json::parse(p.db().scalar(
+        "SELECT details FROM rollsafe.history WHERE op = 'restore' AND snapshot_id = '" + id +
+        "'"));
     EXPECT_EQ(audit["table"], "public.orders");
     EXPECT_EQ(audit["mode"], "swap");
     EXPECT_EQ(audit["rows"], 50);
-    EXPECT_EQ(p.db().scalar("SELECT reason FROM rollsafe.history WHERE op = 'restore'"), "INC-7 bad backfill");
+    EXPECT_EQ(p.db().scalar("SELECT reason FROM rollsafe.history WHERE op = 'restore'"),
+              "INC-7 bad backfill");
 }
 
 TEST(Restore, AParentReferencedByAChildAndAViewKeepsThemWorking) {
@@ -159,15 +176,20 @@ TEST(Restore, AParentReferencedByAChildAndAViewKeepsThemWorking) {
     seed(p);
     std::string id = take_snapshot(p, {"orders"});
     std::string lines_before = rows_of(p, "SELECT * FROM order_lines ORDER BY id");
-    p.db().connect()->exec("UPDATE orders SET total_cents = -1; DELETE FROM order_lines WHERE id > 100;");
+    p.db().connect()->exec(
+        "UPDATE orders SET total_cents = -1; DELETE FROM order_lines WHERE id > 100;");
     lines_before = rows_of(p, "SELECT * FROM order_lines ORDER BY id");
     auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes"});
     ASSERT_EQ(r.code, 0) << r.all();
     // Child rows unchanged, and the foreign key enforced against the restored table.
     EXPECT_EQ(rows_of(p, "SELECT * FROM order_lines ORDER BY id"), lines_before);
-    EXPECT_EQ(p.db().scalar("SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"),
+    EXPECT_EQ(p.db().scalar("SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = "
+                            "'order_lines_order_id_fkey'"),
               "orders");
-    EXPECT_EQ(p.db().scalar("SELECT convalidated FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"), "t");
+    EXPECT_EQ(
+        p.db().scalar(
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"),
+        "t");
     auto s = p.db().connect();
     EXPECT_THROW(s->exec("INSERT INTO order_lines (order_id, sku) VALUES (999, 'x')"), db::DbError);
     // ON DELETE CASCADE still acts from the restored table.
@@ -176,10 +198,14 @@ TEST(Restore, AParentReferencedByAChildAndAViewKeepsThemWorking) {
     // The view reads the restored table.
     EXPECT_EQ(p.db().scalar("SELECT min(cents) > 0 FROM order_totals"), "t");
     auto view_deps_on = [&](const std::string& rel) {
-        return p.db().scalar("SELECT count(*) FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid WHERE "
-                             "w.ev_class = 'order_totals'::regclass AND d.refobjid = '" + rel + "'::regclass");
+        return p.db().scalar(
+            "SELECT count(*) FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid WHERE "
+            "w.ev_class = 'order_totals'::regclass AND d.refobjid = '" +
+            rel + "'::regclass");
     };
-    auto aside = p.db().scalar("SELECT relname FROM pg_class WHERE relname LIKE 'orders\\_rollsafe\\_%' AND relkind = 'r'");
+    auto aside = p.db().scalar(
+        "SELECT relname FROM pg_class WHERE relname LIKE 'orders\\_rollsafe\\_%' AND relkind = "
+        "'r'");
     ASSERT_FALSE(aside.empty());
     EXPECT_NE(view_deps_on("orders"), "0");
     EXPECT_EQ(view_deps_on(aside), "0");
@@ -190,37 +216,47 @@ TEST(Restore, RefusesListingWhatWouldBreakAndChangesNothing) {
     seed(p);
     std::string id = take_snapshot(p, {"orders"});
     // A child row now references an order the snapshot does not have.
-    p.db().connect()->exec("INSERT INTO orders (customer_id, total_cents) VALUES (1, 7);"
-                           "INSERT INTO order_lines (order_id, sku) VALUES (51, 'late');");
+    p.db().connect()->exec(
+        "INSERT INTO orders (customer_id, total_cents) VALUES (1, 7);"
+        "INSERT INTO order_lines (order_id, sku) VALUES (51, 'late');");
     std::string oid = p.db().scalar("SELECT 'orders'::regclass::oid");
     std::string rows = rows_of(p, kOrderRows);
     auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes"});
     EXPECT_EQ(r.code, 2) << r.all();
-    EXPECT_NE(r.err.find("1 row(s) of \"public\".\"order_lines\" reference rows the snapshot does not have (foreign key "
+    EXPECT_NE(r.err.find("1 row(s) of \"public\".\"order_lines\" reference rows the snapshot does "
+                         "not have (foreign key "
                          "order_lines_order_id_fkey)"),
               std::string::npos)
         << r.err;
     EXPECT_NE(r.err.find("nothing was changed"), std::string::npos);
     EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
     EXPECT_EQ(rows_of(p, kOrderRows), rows);
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"), "0");
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'orders_rollsafe%'"), "0");
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+        "0");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'orders_rollsafe%'"),
+              "0");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE op = 'restore'"), "0");
 
     // A materialized view cannot be re-created safely: refused before anything happens, listed.
-    p.db().connect()->exec("DELETE FROM order_lines WHERE sku = 'late'; DELETE FROM orders WHERE id = 51;"
-                           "CREATE MATERIALIZED VIEW paid_orders AS SELECT id FROM orders WHERE status = 'paid';"
-                           "CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) "
-                           "FROM orders; END;");
+    p.db().connect()->exec(
+        "DELETE FROM order_lines WHERE sku = 'late'; DELETE FROM orders WHERE id = 51;"
+        "CREATE MATERIALIZED VIEW paid_orders AS SELECT id FROM orders WHERE status = 'paid';"
+        "CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) "
+        "FROM orders; END;");
     auto dry = p.run({"restore", "--snapshot", id, "--table", "orders", "--dry-run"});
     EXPECT_EQ(dry.code, 2) << dry.all();
-    EXPECT_NE(dry.out.find("REFUSED: materialized view \"public\".\"paid_orders\""), std::string::npos) << dry.out;
+    EXPECT_NE(dry.out.find("REFUSED: materialized view \"public\".\"paid_orders\""),
+              std::string::npos)
+        << dry.out;
     EXPECT_NE(dry.out.find("REFUSED: function public.order_count()"), std::string::npos) << dry.out;
     r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes"});
     EXPECT_EQ(r.code, 2) << r.all();
     EXPECT_NE(r.err.find("paid_orders"), std::string::npos) << r.err;
     EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"), "0");
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+        "0");
 }
 
 TEST(Restore, AConflictHalfWayRollsEverythingBack) {
@@ -231,15 +267,25 @@ TEST(Restore, AConflictHalfWayRollsEverythingBack) {
     std::string oid = p.db().scalar("SELECT 'orders'::regclass::oid");
     std::string rows = rows_of(p, kOrderRows);
     std::string lines = rows_of(p, "SELECT * FROM order_lines ORDER BY id");
-    std::string fk = p.db().scalar("SELECT oid FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'");
+    std::string fk =
+        p.db().scalar("SELECT oid FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'");
     auto unchanged = [&] {
         EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
         EXPECT_EQ(rows_of(p, kOrderRows), rows);
         EXPECT_EQ(rows_of(p, "SELECT * FROM order_lines ORDER BY id"), lines);
-        EXPECT_EQ(p.db().scalar("SELECT oid FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"), fk);
-        EXPECT_EQ(p.db().scalar("SELECT confrelid FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"), oid);
-        EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'orders_rollsafe%'"), "0");
-        EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"), "0");
+        EXPECT_EQ(p.db().scalar(
+                      "SELECT oid FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"),
+                  fk);
+        EXPECT_EQ(
+            p.db().scalar(
+                "SELECT confrelid FROM pg_constraint WHERE conname = 'order_lines_order_id_fkey'"),
+            oid);
+        EXPECT_EQ(
+            p.db().scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'orders_rollsafe%'"),
+            "0");
+        EXPECT_EQ(p.db().scalar(
+                      "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+                  "0");
         EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE op = 'restore'"), "0");
         EXPECT_EQ(p.db().scalar("SELECT count(*) FROM order_totals"), "10");
     };
@@ -250,7 +296,8 @@ TEST(Restore, AConflictHalfWayRollsEverythingBack) {
         o.snapshot_id = id;
         o.table = "orders";
         o.on_stage = [&](const std::string& stage, db::Session& s) {
-            if (stage != at) return;
+            if (stage != at)
+                return;
             s.exec("SELECT 1");  // the transaction is alive and did the work so far
             throw std::runtime_error(std::string("conflict injected after ") + at);
         };
@@ -259,22 +306,28 @@ TEST(Restore, AConflictHalfWayRollsEverythingBack) {
             ADD_FAILURE() << "the restore went through despite the conflict at " << at;
         } catch (const Error& e) {
             EXPECT_EQ(e.code(), ExitCode::failed_clean) << at;
-            EXPECT_NE(std::string(e.what()).find("rolled back, the table is unchanged"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("rolled back, the table is unchanged"),
+                      std::string::npos)
+                << e.what();
         }
         unchanged();
     }
     // A real conflict: a view needs a column type the restored table does not have.
-    p.db().connect()->exec("DROP VIEW order_totals; ALTER TABLE orders ALTER COLUMN total_cents TYPE numeric;"
-                           "CREATE VIEW order_totals AS SELECT customer_id, sum(total_cents) AS cents, "
-                           "max(total_cents) AS top FROM orders GROUP BY customer_id;");
+    p.db().connect()->exec(
+        "DROP VIEW order_totals; ALTER TABLE orders ALTER COLUMN total_cents TYPE numeric;"
+        "CREATE VIEW order_totals AS SELECT customer_id, sum(total_cents) AS cents, "
+        "max(total_cents) AS top FROM orders GROUP BY customer_id;");
     rows = rows_of(p, kOrderRows);
     auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes"});
     EXPECT_EQ(r.code, 6) << r.all();
     EXPECT_NE(r.err.find("order_totals"), std::string::npos) << r.err;
     EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
     EXPECT_EQ(rows_of(p, kOrderRows), rows);
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'orders_rollsafe%'"), "0");
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"), "0");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'orders_rollsafe%'"),
+              "0");
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+        "0");
 }
 
 TEST(Restore, LockedTablesAreRetriedThenGivenUpWithExit14) {
@@ -284,13 +337,15 @@ TEST(Restore, LockedTablesAreRetriedThenGivenUpWithExit14) {
     std::string oid = p.db().scalar("SELECT 'orders'::regclass::oid");
     auto holder = p.db().connect();
     holder->exec("BEGIN; LOCK TABLE order_lines IN ROW EXCLUSIVE MODE");
-    auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes", "--lock-timeout", "100ms",
-                    "--lock-retry-budget", "1500ms"});
+    auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes", "--lock-timeout",
+                    "100ms", "--lock-retry-budget", "1500ms"});
     EXPECT_EQ(r.code, 14) << r.all();
     EXPECT_NE(r.err.find("retrying"), std::string::npos) << r.err;
     EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
     holder->exec("ROLLBACK");
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"), "0");
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+        "0");
     // Once the lock is gone it goes through.
     r = p.run({"restore", "--snapshot", id, "--table", "orders", "--yes"});
     EXPECT_EQ(r.code, 0) << r.all();
@@ -302,24 +357,29 @@ TEST(Restore, DataModeReplacesRowsOnlyAndKeepsChildrenSafe) {
     std::string rows = rows_of(p, kOrderRows);
     std::string id = take_snapshot(p, {"orders"});
     std::string oid = p.db().scalar("SELECT 'orders'::regclass::oid");
-    p.db().connect()->exec("ALTER TABLE orders ADD COLUMN coupon text DEFAULT 'x';"
-                           "UPDATE orders SET total_cents = 0, status = 'void' WHERE id <= 20;"
-                           "DELETE FROM order_lines WHERE order_id IN (5, 6); DELETE FROM orders WHERE id IN (5, 6);"
-                           "INSERT INTO orders (customer_id, total_cents) VALUES (2, 1);");
+    p.db().connect()->exec(
+        "ALTER TABLE orders ADD COLUMN coupon text DEFAULT 'x';"
+        "UPDATE orders SET total_cents = 0, status = 'void' WHERE id <= 20;"
+        "DELETE FROM order_lines WHERE order_id IN (5, 6); DELETE FROM orders WHERE id IN (5, 6);"
+        "INSERT INTO orders (customer_id, total_cents) VALUES (2, 1);");
     auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--mode", "data", "--yes"});
     ASSERT_EQ(r.code, 0) << r.all();
-    EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);  // the same table, rows replaced
+    EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"),
+              oid);  // the same table, rows replaced
     EXPECT_EQ(rows_of(p, kOrderRows), rows);
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND "
-                            "column_name = 'coupon'"),
+    EXPECT_EQ(p.db().scalar(
+                  "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND "
+                  "column_name = 'coupon'"),
               "1");
     EXPECT_GE(std::stoll(p.db().scalar("SELECT last_value FROM orders_id_seq")), 51);
     // The update trigger did not restamp the rows.
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM orders WHERE updated_at <> '2020-01-01'"), "0");
-    EXPECT_EQ(p.db().scalar("SELECT details->>'mode' FROM rollsafe.history WHERE op = 'restore'"), "data");
+    EXPECT_EQ(p.db().scalar("SELECT details->>'mode' FROM rollsafe.history WHERE op = 'restore'"),
+              "data");
     // A child row that references an order missing from the snapshot: refused, nothing changed.
-    p.db().connect()->exec("INSERT INTO orders (customer_id, total_cents) VALUES (3, 3);"
-                           "INSERT INTO order_lines (order_id, sku) SELECT max(id), 'new' FROM orders;");
+    p.db().connect()->exec(
+        "INSERT INTO orders (customer_id, total_cents) VALUES (3, 3);"
+        "INSERT INTO order_lines (order_id, sku) SELECT max(id), 'new' FROM orders;");
     std::string now = rows_of(p, kOrderRows);
     r = p.run({"restore", "--snapshot", id, "--table", "orders", "--mode", "data", "--yes"});
     EXPECT_EQ(r.code, 2) << r.all();
@@ -333,27 +393,34 @@ TEST(Restore, SideBySideLeavesTheCopyForComparison) {
     seed(p);
     std::string id = take_snapshot(p, {"orders"});
     p.db().connect()->exec("UPDATE orders SET total_cents = 0");
-    auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--mode", "side-by-side", "--yes", "-o", "json"});
+    auto r = p.run({"restore", "--snapshot", id, "--table", "orders", "--mode", "side-by-side",
+                    "--yes", "-o", "json"});
     ASSERT_EQ(r.code, 0) << r.all();
     auto j = nlohmann::json::parse(r.out);
     std::string staging = j["plan"]["staging_schema"];
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM \"" + staging + "\".orders WHERE total_cents > 0"), "50");
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM \"" + staging + "\".orders WHERE total_cents > 0"),
+        "50");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM orders WHERE total_cents > 0"), "0");
     // Complete: its indexes and constraints came along.
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + staging + "'"), "3");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + staging + "'"),
+              "3");
 }
 
 TEST(Restore, ATableTheMigrationDroppedIsPutBack) {
     Project p;
     seed(p);
-    p.db().connect()->exec("CREATE TABLE coupons (code text PRIMARY KEY, cents int NOT NULL);"
-                           "INSERT INTO coupons SELECT 'c' || g, g FROM generate_series(1, 25) g;");
+    p.db().connect()->exec(
+        "CREATE TABLE coupons (code text PRIMARY KEY, cents int NOT NULL);"
+        "INSERT INTO coupons SELECT 'c' || g, g FROM generate_series(1, 25) g;");
     std::string schema = schema_of(p, "public.coupons");
-    p.add("0001_drop_coupons", "-- rollsafe:allow=drop-table reason=\"retired\"\nDROP TABLE coupons;\n",
+    p.add("0001_drop_coupons",
+          "-- rollsafe:allow=drop-table reason=\"retired\"\nDROP TABLE coupons;\n",
           "CREATE TABLE coupons (code text PRIMARY KEY, cents int NOT NULL);\n");
     auto up = p.run({"up"});
     ASSERT_EQ(up.code, 0) << up.all();
-    std::string id = p.db().scalar("SELECT snapshot_id FROM rollsafe.history WHERE version = '0001'");
+    std::string id =
+        p.db().scalar("SELECT snapshot_id FROM rollsafe.history WHERE version = '0001'");
     ASSERT_FALSE(id.empty());
     ASSERT_FALSE(p.table_exists("coupons"));
     auto r = p.run({"restore", "--snapshot", id, "--table", "coupons", "--yes"});
@@ -375,7 +442,8 @@ TEST(Restore, AWholeSnapshotIntoANewDatabase) {
     EXPECT_EQ(copy->exec("SELECT count(*) FROM orders").get(0, 0), "50");
     EXPECT_EQ(copy->exec("SELECT count(*) FROM order_totals").get(0, 0), "10");
     copy.reset();
-    EXPECT_EQ(p.db().scalar("SELECT details->>'into' FROM rollsafe.history WHERE op = 'restore'"), target);
+    EXPECT_EQ(p.db().scalar("SELECT details->>'into' FROM rollsafe.history WHERE op = 'restore'"),
+              target);
     // It never overwrites a database that exists.
     auto again = p.run({"restore", "--snapshot", id, "--into", target, "--yes"});
     EXPECT_EQ(again.code, 2) << again.all();
@@ -391,9 +459,11 @@ TEST(Restore, OnATerminalItAsksFirstUnlessYes) {
     // util-linux script(1) gives the command a pseudo-terminal and feeds it our answer.
     auto on_terminal = [&](const std::string& answer) {
         ProcessSpec spec;
-        std::string command = std::string("'") + ROLLSAFE_BINARY + "' restore --snapshot '" + id + "' --table orders";
+        std::string command =
+            std::string("'") + ROLLSAFE_BINARY + "' restore --snapshot '" + id + "' --table orders";
         spec.argv = {"script", "-qec", command, "/dev/null"};
-        for (const auto& [k, v] : p.env({{"NO_COLOR", "1"}})) spec.env.emplace_back(k, v);
+        for (const auto& [k, v] : p.env({{"NO_COLOR", "1"}}))
+            spec.env.emplace_back(k, v);
         spec.cwd = p.dir().path();
         spec.stdin_data = answer;
         return default_process_runner().run(spec);
@@ -401,7 +471,8 @@ TEST(Restore, OnATerminalItAsksFirstUnlessYes) {
     auto no = on_terminal("n\n");
     EXPECT_EQ(no.exit_code, 2) << no.out << no.err;
     EXPECT_NE(no.out.find("Restore public.orders? [y/N]"), std::string::npos) << no.out;
-    EXPECT_NE(no.out.find("re-point foreign key order_lines_order_id_fkey"), std::string::npos) << no.out;
+    EXPECT_NE(no.out.find("re-point foreign key order_lines_order_id_fkey"), std::string::npos)
+        << no.out;
     EXPECT_NE(no.out.find("not confirmed; nothing was changed"), std::string::npos) << no.out;
     EXPECT_EQ(p.db().scalar("SELECT 'orders'::regclass::oid"), oid);
     auto yes = on_terminal("y\n");

@@ -22,13 +22,18 @@ const char* kPassword = "pa:ss\\w0rd-s3cr3t";
 
 // A wrapper that records how it was started (argv, PGPASSFILE, the file's mode) and runs the
 // real program.
-void write_wrapper(const test::TempDir& dir, const std::string& tool, const std::string& real, const std::string& log) {
-    std::string body = "#!/bin/sh\n"
-                       "{ echo \"argv: $*\"; echo \"PGPASSFILE=${PGPASSFILE:-unset}\"; "
-                       "echo \"PGPASSWORD=${PGPASSWORD:-unset}\"; "
-                       "[ -n \"$PGPASSFILE\" ] && stat -c 'mode %a' \"$PGPASSFILE\" && "
-                       "stat -c 'dirmode %a' \"$(dirname \"$PGPASSFILE\")\"; } >> " + log + "\n"
-                       "exec " + real + " \"$@\"\n";
+void write_wrapper(const test::TempDir& dir, const std::string& tool, const std::string& real,
+                   const std::string& log) {
+    std::string body =
+        "#!/bin/sh\n"
+        "{ echo \"argv: $*\"; echo \"PGPASSFILE=${PGPASSFILE:-unset}\"; "
+        "echo \"PGPASSWORD=${PGPASSWORD:-unset}\"; "
+        "[ -n \"$PGPASSFILE\" ] && stat -c 'mode %a' \"$PGPASSFILE\" && "
+        "stat -c 'dirmode %a' \"$(dirname \"$PGPASSFILE\")\"; } >> " +
+        log +
+        "\n"
+        "exec " +
+        real + " \"$@\"\n";
     std::string path = dir.write("bin/" + tool, body);
     ::chmod(path.c_str(), 0755);
 }
@@ -37,7 +42,8 @@ void write_wrapper(const test::TempDir& dir, const std::string& tool, const std:
 
 TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
     test::TempDir dir;
-    std::string hba = dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+    std::string hba =
+        dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
     SandboxOptions so;
     so.tcp = true;
     so.settings = {{"hba_file", hba}};
@@ -53,9 +59,10 @@ TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
     db::ConnectOptions once{std::chrono::seconds(5), 1, "test"};
     Dsn without_password = Dsn::parse("host=127.0.0.1 port=" + port + " dbname=shop user=app");
     EXPECT_THROW(db::connect(without_password, once), Error);
-    db::connect(Dsn::parse(url), {})->exec(
-        "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);"
-        "INSERT INTO orders (note) SELECT 'n' || g FROM generate_series(1, 100) g;");
+    db::connect(Dsn::parse(url), {})
+        ->exec(
+            "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);"
+            "INSERT INTO orders (note) SELECT 'n' || g FROM generate_series(1, 100) g;");
 
     std::string log = dir / "children.log";
     write_wrapper(dir, "pg_dump", pg.bindir() + "/pg_dump", log);
@@ -76,7 +83,9 @@ TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
     auto into = test::run_cli({"restore", "--snapshot", id, "--into", "shop_restored", "--yes"}, o);
     // A touched snapshot lacks nothing here (a lone table with its sequence), so it succeeds.
     ASSERT_EQ(into.code, 0) << into.all();
-    auto copy = db::connect(Dsn::parse("postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + port + "/shop_restored"), {});
+    auto copy = db::connect(
+        Dsn::parse("postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + port + "/shop_restored"),
+        {});
     EXPECT_EQ(copy->exec("SELECT count(*) FROM orders").get(0, 0), "100");
 
     auto recorded = test::read(log);
@@ -89,7 +98,8 @@ TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
             ++connecting;
             EXPECT_EQ(line.find("password="), std::string::npos) << line;
         }
-        if (text::starts_with(line, "PGPASSFILE=/")) passfiles.push_back(line.substr(11));
+        if (text::starts_with(line, "PGPASSFILE=/"))
+            passfiles.push_back(line.substr(11));
         if (text::starts_with(line, "PGPASSWORD=")) {
             EXPECT_EQ(line, "PGPASSWORD=unset");
         } else if (text::starts_with(line, "mode ")) {
@@ -100,9 +110,11 @@ TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
     }
     EXPECT_EQ(connecting, 2) << recorded;  // pg_dump for the snapshot, pg_restore --into
     ASSERT_EQ(passfiles.size(), 2u) << recorded;
-    for (const auto& f : passfiles) EXPECT_FALSE(fs::exists(f)) << f << " was left behind";
+    for (const auto& f : passfiles)
+        EXPECT_FALSE(fs::exists(f)) << f << " was left behind";
     // Nor in what rollsafe printed or wrote.
-    for (const auto& r : {up, list, into}) EXPECT_EQ(r.all().find("s3cr3t"), std::string::npos) << r.all();
+    for (const auto& r : {up, list, into})
+        EXPECT_EQ(r.all().find("s3cr3t"), std::string::npos) << r.all();
     auto manifest = test::read(dir / (".rollsafe/snapshots/" + id + ".json"));
     EXPECT_EQ(manifest.find("s3cr3t"), std::string::npos);
     EXPECT_NE(manifest.find("app@127.0.0.1:" + port + "/shop"), std::string::npos);
@@ -110,7 +122,8 @@ TEST(SnapshotSecrets, ChildrenGetThePasswordOnlyThroughAPrivatePassFile) {
 
 TEST(SnapshotSecrets, SigtermRemovesThePassFileAndAppliesNothing) {
     test::TempDir dir;
-    std::string hba = dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+    std::string hba =
+        dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
     SandboxOptions so;
     so.tcp = true;
     so.settings = {{"hba_file", hba}};
@@ -118,9 +131,12 @@ TEST(SnapshotSecrets, SigtermRemovesThePassFileAndAppliesNothing) {
     auto admin = db::connect(Dsn::parse(pg.conninfo()), {});
     admin->exec("CREATE ROLE app LOGIN PASSWORD " + text::quote_literal(kPassword));
     admin->exec("CREATE DATABASE shop OWNER app");
-    std::string url = "postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + std::to_string(pg.port()) + "/shop";
+    std::string url =
+        "postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + std::to_string(pg.port()) + "/shop";
     auto app = db::connect(Dsn::parse(url), {});
-    app->exec("CREATE TABLE orders (id bigserial PRIMARY KEY, note text); INSERT INTO orders (note) VALUES ('a');");
+    app->exec(
+        "CREATE TABLE orders (id bigserial PRIMARY KEY, note text); INSERT INTO orders (note) "
+        "VALUES ('a');");
     std::string log = dir / "children.log";
     write_wrapper(dir, "pg_dump", pg.bindir() + "/pg_dump", log);
     dir.write("migrations/0001_add.up.sql", "ALTER TABLE orders ADD COLUMN extra int;\n");
@@ -132,14 +148,19 @@ TEST(SnapshotSecrets, SigtermRemovesThePassFileAndAppliesNothing) {
     o.cwd = dir.path();
     test::CliProcess proc({"up", "--lock-timeout", "60s"}, o);
     std::string passfile;
-    ASSERT_TRUE(test::eventually([&] {
-        for (const auto& line : text::split(test::read(log), '\n'))
-            if (text::starts_with(line, "PGPASSFILE=/")) passfile = line.substr(11);
-        return !passfile.empty() &&
-               admin->exec("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'rollsafe-snapshot-%' "
-                           "AND wait_event_type = 'Lock'")
-                       .get(0, 0) == "1";
-    }, std::chrono::seconds(30))) << test::read(log);
+    ASSERT_TRUE(test::eventually(
+        [&] {
+            for (const auto& line : text::split(test::read(log), '\n'))
+                if (text::starts_with(line, "PGPASSFILE=/"))
+                    passfile = line.substr(11);
+            return !passfile.empty() && admin->exec(
+                                                 "SELECT count(*) FROM pg_stat_activity WHERE "
+                                                 "application_name LIKE 'rollsafe-snapshot-%' "
+                                                 "AND wait_event_type = 'Lock'")
+                                                .get(0, 0) == "1";
+        },
+        std::chrono::seconds(30)))
+        << test::read(log);
     EXPECT_TRUE(fs::exists(passfile));
     proc.signal(SIGTERM);
     auto r = proc.wait(std::chrono::seconds(30));
@@ -148,9 +169,13 @@ TEST(SnapshotSecrets, SigtermRemovesThePassFileAndAppliesNothing) {
     EXPECT_FALSE(fs::exists(passfile));
     EXPECT_FALSE(fs::exists(passfile.substr(0, passfile.rfind('/'))));
     EXPECT_EQ(r.all().find("s3cr3t"), std::string::npos);
-    EXPECT_EQ(app->exec("SELECT count(*) FROM information_schema.columns WHERE column_name = 'extra'").get(0, 0), "0");
+    EXPECT_EQ(
+        app->exec("SELECT count(*) FROM information_schema.columns WHERE column_name = 'extra'")
+            .get(0, 0),
+        "0");
     // No archive under any name: the temporary one went with the interrupted dump.
     auto snaps = dir / ".rollsafe/snapshots";
-    ASSERT_TRUE(test::eventually([&] { return test::processes_using(snaps).empty(); }, std::chrono::seconds(30)));
+    ASSERT_TRUE(test::eventually([&] { return test::processes_using(snaps).empty(); },
+                                 std::chrono::seconds(30)));
     EXPECT_EQ(::rmdir(snaps.c_str()), 0) << "the snapshot folder is not empty";
 }

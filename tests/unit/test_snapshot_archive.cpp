@@ -86,7 +86,8 @@ const char* kToc = R"(;
 
 std::vector<int> ids(const std::vector<TocEntry>& entries) {
     std::vector<int> out;
-    for (const auto& e : entries) out.push_back(e.id);
+    for (const auto& e : entries)
+        out.push_back(e.id);
     return out;
 }
 
@@ -95,13 +96,15 @@ std::vector<int> ids(const std::vector<TocEntry>& entries) {
 TEST(SnapshotArchive, TocEntriesWithKindsAndDependencies) {
     auto toc = parse_toc(kToc);
     ASSERT_EQ(toc.size(), 27u);
-    const auto& data = *std::find_if(toc.begin(), toc.end(), [](const TocEntry& e) { return e.id == 3383; });
+    const auto& data =
+        *std::find_if(toc.begin(), toc.end(), [](const TocEntry& e) { return e.id == 3383; });
     EXPECT_EQ(data.id, 3383);
     EXPECT_EQ(data.desc, "TABLE DATA");
     EXPECT_EQ(data.schema, "public");
     EXPECT_EQ(data.tag, "items");
     EXPECT_EQ(data.deps, std::vector<int>{219});
-    auto owned = std::find_if(toc.begin(), toc.end(), [](const TocEntry& e) { return e.id == 3393; });
+    auto owned =
+        std::find_if(toc.begin(), toc.end(), [](const TocEntry& e) { return e.id == 3393; });
     EXPECT_EQ(owned->desc, "SEQUENCE OWNED BY");
     EXPECT_EQ(owned->tag, "orders_id_seq");
     auto fk = std::find_if(toc.begin(), toc.end(), [](const TocEntry& e) { return e.id == 3230; });
@@ -128,35 +131,47 @@ TEST(SnapshotArchive, SelectsEverythingThatBelongsToTheTableAndNothingElse) {
 }
 
 TEST(SnapshotArchive, MovesOnlyTheRestoredRelationsToTheStagingSchema) {
-    std::set<QualifiedName> names = {{"public", "orders"}, {"public", "orders_id_seq"}, {"public", "orders_st"}};
+    std::set<QualifiedName> names = {
+        {"public", "orders"}, {"public", "orders_id_seq"}, {"public", "orders_st"}};
     auto move = [&](const std::string& sql) { return move_to_schema(sql, names, "stage"); };
-    EXPECT_EQ(move("CREATE TABLE public.orders (\n    id bigint NOT NULL,\n    status public.order_status DEFAULT "
+    EXPECT_EQ(move("CREATE TABLE public.orders (\n    id bigint NOT NULL,\n    status "
+                   "public.order_status DEFAULT "
                    "'new'::public.order_status\n)"),
-              "CREATE TABLE \"stage\".orders (\n    id bigint NOT NULL,\n    status public.order_status DEFAULT "
+              "CREATE TABLE \"stage\".orders (\n    id bigint NOT NULL,\n    status "
+              "public.order_status DEFAULT "
               "'new'::public.order_status\n)");
     EXPECT_EQ(move("ALTER SEQUENCE public.orders_id_seq OWNED BY public.orders.id"),
               "ALTER SEQUENCE \"stage\".orders_id_seq OWNED BY \"stage\".orders.id");
-    EXPECT_EQ(move("ALTER TABLE ONLY public.orders ALTER COLUMN id SET DEFAULT nextval('public.orders_id_seq'::regclass)"),
+    EXPECT_EQ(move("ALTER TABLE ONLY public.orders ALTER COLUMN id SET DEFAULT "
+                   "nextval('public.orders_id_seq'::regclass)"),
               "ALTER TABLE ONLY \"stage\".orders ALTER COLUMN id SET DEFAULT "
               "nextval('\"stage\".\"orders_id_seq\"'::regclass)");
     EXPECT_EQ(move("SELECT pg_catalog.setval('public.orders_id_seq', 3, true)"),
               "SELECT pg_catalog.setval('\"stage\".\"orders_id_seq\"', 3, true)");
-    EXPECT_EQ(move("CREATE TRIGGER orders_touch BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION "
+    EXPECT_EQ(move("CREATE TRIGGER orders_touch BEFORE UPDATE ON public.orders FOR EACH ROW "
+                   "EXECUTE FUNCTION "
                    "public.orders()"),
-              "CREATE TRIGGER orders_touch BEFORE UPDATE ON \"stage\".orders FOR EACH ROW EXECUTE FUNCTION "
+              "CREATE TRIGGER orders_touch BEFORE UPDATE ON \"stage\".orders FOR EACH ROW EXECUTE "
+              "FUNCTION "
               "public.orders()");
-    EXPECT_EQ(move("ALTER TABLE ONLY public.orders ADD CONSTRAINT f FOREIGN KEY (parent) REFERENCES public.orders(id)"),
-              "ALTER TABLE ONLY \"stage\".orders ADD CONSTRAINT f FOREIGN KEY (parent) REFERENCES \"stage\".orders(id)");
-    EXPECT_EQ(move("ALTER TABLE ONLY public.orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES public.users(id)"),
-              "ALTER TABLE ONLY \"stage\".orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES public.users(id)");
+    EXPECT_EQ(move("ALTER TABLE ONLY public.orders ADD CONSTRAINT f FOREIGN KEY (parent) "
+                   "REFERENCES public.orders(id)"),
+              "ALTER TABLE ONLY \"stage\".orders ADD CONSTRAINT f FOREIGN KEY (parent) REFERENCES "
+              "\"stage\".orders(id)");
+    EXPECT_EQ(move("ALTER TABLE ONLY public.orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES "
+                   "public.users(id)"),
+              "ALTER TABLE ONLY \"stage\".orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES "
+              "public.users(id)");
     EXPECT_EQ(move("COMMENT ON COLUMN public.orders.status IS 'public.orders stays in text'"),
               "COMMENT ON COLUMN \"stage\".orders.status IS 'public.orders stays in text'");
     EXPECT_EQ(move("CREATE STATISTICS public.orders_st ON user_id, status FROM public.orders"),
               "CREATE STATISTICS \"stage\".orders_st ON user_id, status FROM \"stage\".orders");
-    EXPECT_EQ(move("GRANT SELECT ON TABLE \"public\".\"orders\" TO reader"), "GRANT SELECT ON TABLE \"stage\".\"orders\" TO reader");
+    EXPECT_EQ(move("GRANT SELECT ON TABLE \"public\".\"orders\" TO reader"),
+              "GRANT SELECT ON TABLE \"stage\".\"orders\" TO reader");
     std::set<QualifiedName> mixed = {{"Shop", "Order Items"}};
-    EXPECT_EQ(move_to_schema("CREATE INDEX i ON \"Shop\".\"Order Items\" USING btree (x)", mixed, "s"),
-              "CREATE INDEX i ON \"s\".\"Order Items\" USING btree (x)");
+    EXPECT_EQ(
+        move_to_schema("CREATE INDEX i ON \"Shop\".\"Order Items\" USING btree (x)", mixed, "s"),
+        "CREATE INDEX i ON \"s\".\"Order Items\" USING btree (x)");
 }
 
 TEST(SnapshotArchive, SplitsScriptsAroundQuotesCommentsAndMetaCommands) {
@@ -167,16 +182,21 @@ TEST(SnapshotArchive, SplitsScriptsAroundQuotesCommentsAndMetaCommands) {
     auto stmts = split_script(script);
     ASSERT_EQ(stmts.size(), 3u);
     EXPECT_EQ(stmts[0], "SET lock_timeout = 0");
-    EXPECT_EQ(stmts[1], "CREATE TABLE public.t (a text DEFAULT 'x;y', b text CHECK (b <> $q$;$q$))");
+    EXPECT_EQ(stmts[1],
+              "CREATE TABLE public.t (a text DEFAULT 'x;y', b text CHECK (b <> $q$;$q$))");
     EXPECT_EQ(stmts[2], "COMMENT ON TABLE public.t IS E'it\\'s; fine'");
     EXPECT_EQ(first_keyword(stmts[1]), "CREATE");
-    EXPECT_EQ(split_qualified_name("public.\"Order \"\"X\"\"\""), (std::vector<std::string>{"public", "Order \"X\""}));
-    EXPECT_EQ(split_qualified_name("Public.Orders"), (std::vector<std::string>{"public", "orders"}));
+    EXPECT_EQ(split_qualified_name("public.\"Order \"\"X\"\"\""),
+              (std::vector<std::string>{"public", "Order \"X\""}));
+    EXPECT_EQ(split_qualified_name("Public.Orders"),
+              (std::vector<std::string>{"public", "orders"}));
 }
 
 TEST(SnapshotArchive, StreamsCopyBlocksAcrossChunkBoundaries) {
-    std::string script = "SET x = 1;\nCOPY public.\"Odd Name\" (id, note) FROM stdin;\n1\ta\\nb\n2\t\\N\n3\tc\n\\.\n\n"
-                         "COPY public.empty (id) FROM stdin;\n\\.\nSELECT 1;\n";
+    std::string script =
+        "SET x = 1;\nCOPY public.\"Odd Name\" (id, note) FROM "
+        "stdin;\n1\ta\\nb\n2\t\\N\n3\tc\n\\.\n\n"
+        "COPY public.empty (id) FROM stdin;\n\\.\nSELECT 1;\n";
     for (std::size_t chunk : {1u, 3u, 7u, 1000u}) {
         std::vector<std::string> tables;
         std::vector<long long> counts;
@@ -186,7 +206,8 @@ TEST(SnapshotArchive, StreamsCopyBlocksAcrossChunkBoundaries) {
                         },
                         [&](std::string_view rows) { data.append(rows); },
                         [&](long long n) { counts.push_back(n); }});
-        for (std::size_t i = 0; i < script.size(); i += chunk) s.feed(std::string_view(script).substr(i, chunk));
+        for (std::size_t i = 0; i < script.size(); i += chunk)
+            s.feed(std::string_view(script).substr(i, chunk));
         EXPECT_EQ(tables, (std::vector<std::string>{"Odd Name(id, note)", "empty(id)"})) << chunk;
         EXPECT_EQ(counts, (std::vector<long long>{3, 0})) << chunk;
         EXPECT_EQ(data, "1\ta\\nb\n2\t\\N\n3\tc\n") << chunk;
@@ -202,7 +223,8 @@ TEST(SnapshotArchive, ManifestRoundTripAndTableLookup) {
     m.id = "20260101-000000-abcdef";
     m.created_unix = 1767225600;
     m.mode = "touched";
-    m.tables = {{"public", "orders", 'r', 3, 3, 8192, 16384, "ALTER TABLE"}, {"audit", "orders", 'r', 1, 1, 0, 0, ""},
+    m.tables = {{"public", "orders", 'r', 3, 3, 8192, 16384, "ALTER TABLE"},
+                {"audit", "orders", 'r', 1, 1, 0, 0, ""},
                 {"public", "Mixed", 'r', 0, 0, 0, 0, ""}};
     m.batch = BatchInfo{"up", "run1", {"0004_x"}};
     m.verification = Verification{"2026-01-01T00:00:00Z", true, "ab", "", {{"public.orders", 3}}};
@@ -242,7 +264,8 @@ TEST(SnapshotArchive, PruneKeepsTheNewestPerDatabaseAndHonoursMaxAge) {
     // Older than two days goes too, but the newest of each database always stays.
     auto r = store.prune(10, std::chrono::hours(48), "", false, now);
     std::set<std::string> removed;
-    for (const auto& m : r.removed) removed.insert(m.id);
+    for (const auto& m : r.removed)
+        removed.insert(m.id);
     EXPECT_EQ(removed, (std::set<std::string>{"a1"}));
     EXPECT_FALSE(fs::exists(dir / "snaps/a1.dump"));
     EXPECT_FALSE(fs::exists(dir / "snaps/a1.json"));
@@ -293,12 +316,20 @@ TEST(SnapshotArchive, PassFileIsPrivateEscapedAndRemoved) {
     ProcessSpec spec;
     spec.argv = {"pg_dump"};
     conn.apply(spec);
-    for (const auto& a : spec.argv) EXPECT_EQ(a.find("hunter2"), std::string::npos) << a;
+    for (const auto& a : spec.argv)
+        EXPECT_EQ(a.find("hunter2"), std::string::npos) << a;
     EXPECT_NE(spec.argv.back().find("dbname=shop"), std::string::npos);
     ASSERT_EQ(spec.env.size(), 1u);
     EXPECT_EQ(spec.env[0].first, "PGPASSFILE");
     EXPECT_EQ(test::read(spec.env[0].second), "*:*:*:*:hunter2\n");
     EXPECT_EQ(spec.unset_env, std::vector<std::string>{"PGPASSWORD"});
+    // A client key's passphrase never reaches argv either.
+    ChildConnection ssl(Dsn::parse("host=db dbname=shop sslkey=/k sslpassword=keypass"));
+    ProcessSpec s2;
+    s2.argv = {"pg_dump"};
+    ssl.apply(s2);
+    EXPECT_EQ(s2.argv.back().find("keypass"), std::string::npos) << s2.argv.back();
+    EXPECT_FALSE(ssl.has_passfile());
 }
 
 TEST(SnapshotArchive, ToolVersionsAreParsedAndOlderDumpsRefused) {

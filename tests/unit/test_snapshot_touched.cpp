@@ -16,9 +16,11 @@ namespace {
 
 // A catalog held in maps: relations by schema.name, FK references, children, functions.
 class FakeCatalog : public Catalog {
-public:
+  public:
     FakeCatalog() {
-        for (const char* t : {"users", "orders", "payments", "items", "audit_log", "events", "untouched"}) add("public", t, 'r');
+        for (const char* t :
+             {"users", "orders", "payments", "items", "audit_log", "events", "untouched"})
+            add("public", t, 'r');
         add("app", "settings", 'r');
         add("public", "order_balances", 'v');
         add("public", "orders_user_idx", 'i');
@@ -38,27 +40,38 @@ public:
     }
 
     void add(const std::string& schema, const std::string& name, char kind) {
-        rels[schema + "." + name] = Relation{schema, name, kind, static_cast<long long>(rels.size() + 100)};
+        rels[schema + "." + name] =
+            Relation{schema, name, kind, static_cast<long long>(rels.size() + 100)};
     }
 
     std::optional<Relation> find_relation(const std::string& schema, const std::string& name,
                                           const std::vector<std::string>& search_path) override {
-        std::vector<std::string> path = schema.empty() ? search_path : std::vector<std::string>{schema};
-        if (path.empty()) path = {"public"};
+        std::vector<std::string> path =
+            schema.empty() ? search_path : std::vector<std::string>{schema};
+        if (path.empty())
+            path = {"public"};
         for (const auto& s : path) {
             auto it = rels.find(s + "." + name);
-            if (it != rels.end()) return it->second;
+            if (it != rels.end())
+                return it->second;
         }
         return std::nullopt;
     }
     std::optional<Relation> table_of_index(const Relation& index) override {
         auto it = index_table.find(index.schema + "." + index.name);
-        if (it == index_table.end()) return std::nullopt;
+        if (it == index_table.end())
+            return std::nullopt;
         return rels.at(it->second);
     }
-    std::vector<Relation> referencing_tables(const Relation& table) override { return lookup(refs, table); }
-    std::vector<Relation> child_tables(const Relation& table) override { return lookup(children, table); }
-    std::vector<Relation> dependent_views(const Relation& relation) override { return lookup(views, relation); }
+    std::vector<Relation> referencing_tables(const Relation& table) override {
+        return lookup(refs, table);
+    }
+    std::vector<Relation> child_tables(const Relation& table) override {
+        return lookup(children, table);
+    }
+    std::vector<Relation> dependent_views(const Relation& relation) override {
+        return lookup(views, relation);
+    }
     FunctionInfo function_info(const std::string&, const std::string& name) override {
         auto it = functions.find(name);
         return it == functions.end() ? FunctionInfo{} : it->second;
@@ -73,12 +86,14 @@ public:
     std::map<std::string, std::string> index_table;
     std::map<std::string, FunctionInfo> functions;
 
-private:
-    std::vector<Relation> lookup(const std::map<std::string, std::vector<std::string>>& m, const Relation& r) {
+  private:
+    std::vector<Relation> lookup(const std::map<std::string, std::vector<std::string>>& m,
+                                 const Relation& r) {
         std::vector<Relation> out;
         auto it = m.find(r.schema + "." + r.name);
         if (it != m.end())
-            for (const auto& n : it->second) out.push_back(rels.at(n));
+            for (const auto& n : it->second)
+                out.push_back(rels.at(n));
         return out;
     }
 };
@@ -90,7 +105,8 @@ std::vector<StatementInput> inputs(const std::vector<std::string>& scripts) {
         auto parsed = sql::parse_script(scripts[step]);
         EXPECT_FALSE(parsed.error) << scripts[step];
         for (const auto& s : parsed.statements)
-            out.push_back({static_cast<int>(step), "m" + std::to_string(step) + ".sql:" + std::to_string(s.line) + ":1",
+            out.push_back({static_cast<int>(step),
+                           "m" + std::to_string(step) + ".sql:" + std::to_string(s.line) + ":1",
                            s.node});
     }
     return out;
@@ -98,7 +114,8 @@ std::vector<StatementInput> inputs(const std::vector<std::string>& scripts) {
 
 std::set<std::string> names(const TouchedResult& r) {
     std::set<std::string> out;
-    for (const auto& t : r.relations) out.insert(t.relation.schema + "." + t.relation.name);
+    for (const auto& t : r.relations)
+        out.insert(t.relation.schema + "." + t.relation.name);
     return out;
 }
 
@@ -112,8 +129,10 @@ TouchedResult analyze(const std::vector<std::string>& scripts) {
 TEST(SnapshotTouched, AlterTargetPlusTransitiveForeignKeyDependents) {
     auto r = analyze({"ALTER TABLE users ADD COLUMN nickname text;"});
     ASSERT_FALSE(r.full);
-    EXPECT_EQ(names(r), (std::set<std::string>{"public.users", "public.orders", "public.payments", "public.items"}));
-    EXPECT_NE(r.relations[0].why.find("ALTER TABLE at m0.sql:1:1"), std::string::npos) << r.relations[0].why;
+    EXPECT_EQ(names(r), (std::set<std::string>{"public.users", "public.orders", "public.payments",
+                                               "public.items"}));
+    EXPECT_NE(r.relations[0].why.find("ALTER TABLE at m0.sql:1:1"), std::string::npos)
+        << r.relations[0].why;
     EXPECT_NE(r.relations[1].why.find("references public.users by foreign key"), std::string::npos);
 }
 
@@ -131,18 +150,22 @@ TEST(SnapshotTouched, EveryKindOfTarget) {
         {"DELETE FROM payments WHERE created_at < now();", {"public.payments"}},
         {"INSERT INTO audit_log SELECT * FROM users;", {"public.audit_log"}},
         {"CREATE INDEX ON payments (status);", {"public.payments"}},
-        {"CREATE INDEX CONCURRENTLY payments_status_idx ON payments (status);", {"public.payments"}},
-        {"ALTER TABLE payments ADD CONSTRAINT positive CHECK (amount > 0) NOT VALID;", {"public.payments"}},
+        {"CREATE INDEX CONCURRENTLY payments_status_idx ON payments (status);",
+         {"public.payments"}},
+        {"ALTER TABLE payments ADD CONSTRAINT positive CHECK (amount > 0) NOT VALID;",
+         {"public.payments"}},
         {"ALTER TABLE payments VALIDATE CONSTRAINT positive;", {"public.payments"}},
         {"DROP INDEX orders_user_idx;", {"public.orders", "public.payments", "public.items"}},
-        {"ALTER INDEX orders_user_idx RENAME TO orders_by_user;", {"public.orders", "public.payments", "public.items"}},
+        {"ALTER INDEX orders_user_idx RENAME TO orders_by_user;",
+         {"public.orders", "public.payments", "public.items"}},
         {"DROP TRIGGER t ON items;", {"public.items"}},
         {"ALTER SEQUENCE orders_id_seq RESTART 100;", {"public.orders_id_seq"}},
         {"WITH gone AS (DELETE FROM items RETURNING *) INSERT INTO audit_log SELECT * FROM gone;",
          {"public.items", "public.audit_log"}},
         {"COPY items FROM '/tmp/items.csv';", {"public.items"}},
         {"ALTER TABLE app.settings ADD COLUMN v int;", {"app.settings"}},
-        {"ALTER TABLE measurements ADD COLUMN unit text;", {"public.measurements", "public.measurements_2024"}},
+        {"ALTER TABLE measurements ADD COLUMN unit text;",
+         {"public.measurements", "public.measurements_2024"}},
         {"ALTER TABLE payments ADD COLUMN slug text DEFAULT slugify('x');", {"public.payments"}},
         // A new table that references users changes no existing table; neither does a view.
         {"CREATE TABLE reviews (id int, user_id bigint REFERENCES users (id));", {}},
@@ -160,11 +183,13 @@ TEST(SnapshotTouched, EveryKindOfTarget) {
 TEST(SnapshotTouched, DropCascadeAddsDependentViews) {
     auto r = analyze({"DROP TABLE orders CASCADE;"});
     ASSERT_FALSE(r.full);
-    EXPECT_EQ(names(r), (std::set<std::string>{"public.orders", "public.order_balances", "public.payments", "public.items"}));
+    EXPECT_EQ(names(r), (std::set<std::string>{"public.orders", "public.order_balances",
+                                               "public.payments", "public.items"}));
 }
 
 TEST(SnapshotTouched, TablesCreatedInTheBatchAreNotDumped) {
-    auto r = analyze({"CREATE TABLE fresh (id int);", "ALTER TABLE fresh ADD COLUMN x int; INSERT INTO fresh VALUES (1);"});
+    auto r = analyze({"CREATE TABLE fresh (id int);",
+                      "ALTER TABLE fresh ADD COLUMN x int; INSERT INTO fresh VALUES (1);"});
     ASSERT_FALSE(r.full);
     EXPECT_TRUE(r.relations.empty());
 }
@@ -200,21 +225,26 @@ TEST(SnapshotTouched, UnknowableStatementsForceFullWithTheirReason) {
         EXPECT_TRUE(r.full) << c.sql;
         EXPECT_TRUE(r.relations.empty()) << c.sql;
         ASSERT_FALSE(r.full_reasons.empty()) << c.sql;
-        EXPECT_NE(r.full_reasons[0].find(c.reason), std::string::npos) << c.sql << " -> " << r.full_reasons[0];
+        EXPECT_NE(r.full_reasons[0].find(c.reason), std::string::npos)
+            << c.sql << " -> " << r.full_reasons[0];
         EXPECT_EQ(r.full_reasons[0].rfind("m1.sql:1:1: ", 0), 0u) << r.full_reasons[0];
     }
 }
 
 TEST(SnapshotTouched, BuiltinAndStableFunctionsDoNotForceFull) {
-    auto r = analyze({"UPDATE users SET email = lower(email), created_at = now(); SELECT slugify('a');"});
+    auto r = analyze(
+        {"UPDATE users SET email = lower(email), created_at = now(); SELECT slugify('a');"});
     EXPECT_FALSE(r.full);
     EXPECT_EQ(names(r).count("public.users"), 1u);
 }
 
 TEST(SnapshotTouched, TriggerBodiesThatOnlySetNewAreLocal) {
-    EXPECT_FALSE(body_may_write("BEGIN NEW.updated_at := now(); -- update the stamp\n RETURN NEW; END"));
-    EXPECT_FALSE(body_may_write("BEGIN IF TG_OP = 'UPDATE' THEN NEW.n := 1; END IF; RETURN NEW; END"));
+    EXPECT_FALSE(
+        body_may_write("BEGIN NEW.updated_at := now(); -- update the stamp\n RETURN NEW; END"));
+    EXPECT_FALSE(
+        body_may_write("BEGIN IF TG_OP = 'UPDATE' THEN NEW.n := 1; END IF; RETURN NEW; END"));
     EXPECT_TRUE(body_may_write("BEGIN INSERT INTO audit_log VALUES (NEW.id); RETURN NEW; END"));
-    EXPECT_TRUE(body_may_write("BEGIN EXECUTE format('UPDATE %I SET x = 1', TG_TABLE_NAME); RETURN NEW; END"));
+    EXPECT_TRUE(body_may_write(
+        "BEGIN EXECUTE format('UPDATE %I SET x = 1', TG_TABLE_NAME); RETURN NEW; END"));
     EXPECT_TRUE(body_may_write("BEGIN PERFORM refresh_totals(); RETURN NEW; END"));
 }

@@ -12,8 +12,10 @@ namespace {
 
 std::string trimmed(const char* s) {
     std::string out = s ? s : "";
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    if (out.rfind("ERROR:  ", 0) == 0) out = out.substr(8);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+        out.pop_back();
+    if (out.rfind("ERROR:  ", 0) == 0)
+        out = out.substr(8);
     return out;
 }
 
@@ -25,9 +27,11 @@ CopyConnection::CopyConnection(const Dsn& dsn, const std::string& application_na
     m_conn = PQconnectdb(d.conninfo().c_str());
     if (!m_conn || PQstatus(m_conn) != CONNECTION_OK) {
         std::string why = m_conn ? trimmed(PQerrorMessage(m_conn)) : "out of memory";
-        if (m_conn) PQfinish(m_conn);
+        if (m_conn)
+            PQfinish(m_conn);
         m_conn = nullptr;
-        throw Error(ExitCode::unavailable, "cannot connect to " + dsn.display() + ": " + redact(why));
+        throw Error(ExitCode::unavailable,
+                    "cannot connect to " + dsn.display() + ": " + redact(why));
     }
     PGconn* conn = m_conn;
     m_hook = interrupt::on_interrupt([conn] {
@@ -41,15 +45,18 @@ CopyConnection::CopyConnection(const Dsn& dsn, const std::string& application_na
 
 CopyConnection::~CopyConnection() {
     m_hook = interrupt::Hook();
-    if (m_conn) PQfinish(m_conn);
+    if (m_conn)
+        PQfinish(m_conn);
 }
 
 void CopyConnection::fail(const std::string& what, PGresult* result) {
     std::string message = result ? trimmed(PQresultErrorMessage(result)) : "";
-    if (message.empty()) message = trimmed(PQerrorMessage(m_conn));
+    if (message.empty())
+        message = trimmed(PQerrorMessage(m_conn));
     const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
     std::string sqlstate = state ? state : "";
-    if (result) PQclear(result);
+    if (result)
+        PQclear(result);
     bool lost = PQstatus(m_conn) != CONNECTION_OK;
     throw db::DbError(what.empty() ? message : what + ": " + message, sqlstate, lost);
 }
@@ -57,42 +64,52 @@ void CopyConnection::fail(const std::string& what, PGresult* result) {
 void CopyConnection::exec(const std::string& sql) {
     PGresult* r = PQexec(m_conn, sql.c_str());
     auto st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail("", r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail("", r);
     PQclear(r);
 }
 
 std::string CopyConnection::scalar(const std::string& sql) {
     PGresult* r = PQexec(m_conn, sql.c_str());
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) fail("", r);
-    std::string out = PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "";
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail("", r);
+    std::string out =
+        PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "";
     PQclear(r);
     return out;
 }
 
 void CopyConnection::copy_begin(const std::string& sql) {
     PGresult* r = PQexec(m_conn, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COPY_IN) fail("", r);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        fail("", r);
     PQclear(r);
 }
 
 void CopyConnection::copy_put(std::string_view data) {
-    if (PQputCopyData(m_conn, data.data(), static_cast<int>(data.size())) != 1) fail("COPY failed", nullptr);
+    if (PQputCopyData(m_conn, data.data(), static_cast<int>(data.size())) != 1)
+        fail("COPY failed", nullptr);
 }
 
 long long CopyConnection::copy_end() {
-    if (PQputCopyEnd(m_conn, nullptr) != 1) fail("COPY failed", nullptr);
+    if (PQputCopyEnd(m_conn, nullptr) != 1)
+        fail("COPY failed", nullptr);
     PGresult* r = PQgetResult(m_conn);
     // Drain what follows, so the connection stays usable (for ROLLBACK) whatever happened.
-    while (PGresult* rest = PQgetResult(m_conn)) PQclear(rest);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail("COPY failed", r);
+    while (PGresult* rest = PQgetResult(m_conn))
+        PQclear(rest);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail("COPY failed", r);
     long long rows = std::atoll(PQcmdTuples(r));
     PQclear(r);
     return rows;
 }
 
 void CopyConnection::copy_abort(const std::string& why) {
-    if (PQputCopyEnd(m_conn, why.c_str()) != 1) return;
-    while (PGresult* rest = PQgetResult(m_conn)) PQclear(rest);
+    if (PQputCopyEnd(m_conn, why.c_str()) != 1)
+        return;
+    while (PGresult* rest = PQgetResult(m_conn))
+        PQclear(rest);
 }
 
 }  // namespace rollsafe::snapshot

@@ -15,7 +15,7 @@ namespace rollsafe::snapshot {
 // A plain libpq connection for bulk loads: statements and COPY ... FROM STDIN, which db::Session
 // does not offer. Cancelled when a signal arrives. Every method throws db::DbError.
 class CopyConnection {
-public:
+  public:
     // Connects; throws Error(UNAVAILABLE) with a redacted message when it cannot.
     CopyConnection(const Dsn& dsn, const std::string& application_name);
     ~CopyConnection();
@@ -35,7 +35,7 @@ public:
     // Abandons a COPY in progress (the server raises an error in the transaction); never throws.
     void copy_abort(const std::string& why);
 
-private:
+  private:
     [[noreturn]] void fail(const std::string& what, ::pg_result* result);
 
     ::pg_conn* m_conn = nullptr;

@@ -8,7 +8,9 @@ namespace rollsafe::snapshot {
 
 using json = nlohmann::json;
 
-std::string TableEntry::qualified() const { return Relation{schema, name, kind, 0}.qualified(); }
+std::string TableEntry::qualified() const {
+    return Relation{schema, name, kind, 0}.qualified();
+}
 
 json Manifest::to_json() const {
     json tables_json = json::array();
@@ -136,7 +138,8 @@ std::optional<TableEntry> Manifest::find_table(const std::string& name) const {
             }
         }
         parts.push_back(was_quoted ? cur : text::to_lower(cur));
-        if (parts.size() == 1) table = parts[0];
+        if (parts.size() == 1)
+            table = parts[0];
         else if (parts.size() == 2) {
             schema = parts[0];
             table = parts[1];
@@ -148,14 +151,18 @@ std::optional<TableEntry> Manifest::find_table(const std::string& name) const {
     for (const auto& t : tables) {
         // A name written without quotes may still match a mixed-case table exactly as written.
         bool same = t.name == table || (schema.empty() && t.name == name);
-        if (same && (schema.empty() || t.schema == schema)) matches.push_back(t);
+        if (same && (schema.empty() || t.schema == schema))
+            matches.push_back(t);
     }
-    if (matches.empty()) return std::nullopt;
+    if (matches.empty())
+        return std::nullopt;
     if (matches.size() > 1) {
         std::vector<std::string> names;
-        for (const auto& m : matches) names.push_back(m.qualified());
-        throw usage_error("\"" + name + "\" matches several tables in the snapshot: " + text::join(names, ", "),
-                          "name the schema: --table schema.table");
+        for (const auto& m : matches)
+            names.push_back(m.qualified());
+        throw usage_error(
+            "\"" + name + "\" matches several tables in the snapshot: " + text::join(names, ", "),
+            "name the schema: --table schema.table");
     }
     return matches.front();
 }

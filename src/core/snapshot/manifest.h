@@ -12,12 +12,12 @@ namespace rollsafe::snapshot {
 // One relation in a snapshot, with what the catalog said about it when it was dumped.
 struct TableEntry {
     std::string schema, name;
-    char kind = 'r';             // pg_class.relkind
-    long long rows = -1;         // exact count in the dump's own MVCC snapshot; -1: no rows kept
+    char kind = 'r';              // pg_class.relkind
+    long long rows = -1;          // exact count in the dump's own MVCC snapshot; -1: no rows kept
     long long row_estimate = -1;  // pg_class.reltuples
-    long long bytes = 0;         // pg_table_size (heap + TOAST)
-    long long total_bytes = 0;   // pg_total_relation_size (with indexes)
-    std::string why;             // why touched mode chose it
+    long long bytes = 0;          // pg_table_size (heap + TOAST)
+    long long total_bytes = 0;    // pg_total_relation_size (with indexes)
+    std::string why;              // why touched mode chose it
 
     // Returns "schema.name", quoted where needed.
     std::string qualified() const;
@@ -43,13 +43,13 @@ struct Verification {
 struct Manifest {
     int format = 1;
     std::string id;
-    std::string created_at;   // ISO 8601 UTC
+    std::string created_at;  // ISO 8601 UTC
     long long created_unix = 0;
     long long created_ms = 0;  // milliseconds since the epoch: orders snapshots taken in one second
-    std::string database;     // user@host:port/dbname, never a password
+    std::string database;      // user@host:port/dbname, never a password
     std::string dbname;
     std::string schema_version_before;
-    std::string mode;                   // touched | full | tables
+    std::string mode;                       // touched | full | tables
     std::vector<std::string> mode_reasons;  // why full was chosen over touched
     std::vector<TableEntry> tables;
     long long bytes = 0;
@@ -59,7 +59,7 @@ struct Manifest {
     std::string server_version;
     int server_version_num = 0;
     std::optional<BatchInfo> batch;
-    std::string archive;      // file name of the archive, relative to the manifest
+    std::string archive;  // file name of the archive, relative to the manifest
     long long duration_ms = 0;
     std::optional<Verification> verification;
 

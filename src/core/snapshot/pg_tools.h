@@ -31,12 +31,13 @@ PgTool find_pg_tool(const std::string& name, const std::string& bindir, int serv
 
 // Throws Error(SNAPSHOT_FAILED) when tool's major version is older than the server's (pg_dump
 // refuses newer servers, and an older one would silently miss newer catalog features).
-void require_tool_not_older(const PgTool& tool, int server_version_num, const std::string& server_version);
+void require_tool_not_older(const PgTool& tool, int server_version_num,
+                            const std::string& server_version);
 
 // A private libpq password file for one child process: a 0600 file in a fresh 0700 directory,
 // removed on destruction and as soon as SIGTERM/SIGINT arrives. Never put a password in argv.
 class PassFile {
-public:
+  public:
     // Writes the password; throws Error(INTERNAL) when the file cannot be created.
     explicit PassFile(const std::string& password);
     ~PassFile();
@@ -45,7 +46,7 @@ public:
 
     const std::string& path() const { return m_path; }
 
-private:
+  private:
     std::string m_dir;
     std::string m_path;
     interrupt::Hook m_hook;
@@ -55,7 +56,7 @@ private:
 // when the DSN has a password, a PassFile named in its environment (PGPASSWORD is unset then,
 // since libpq would prefer it).
 class ChildConnection {
-public:
+  public:
     explicit ChildConnection(const Dsn& dsn);
 
     // Appends --dbname=<conninfo without password> (if any), sets PGPASSFILE in spec.
@@ -63,7 +64,7 @@ public:
     bool has_passfile() const { return m_passfile != nullptr; }
     const std::string& conninfo() const { return m_conninfo; }
 
-private:
+  private:
     std::string m_conninfo;
     std::unique_ptr<PassFile> m_passfile;
 };

@@ -17,8 +17,10 @@ std::string human_bytes(long long bytes) {
         ++u;
     }
     char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", bytes < 0 ? 0 : bytes);
-    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    if (u == 0)
+        std::snprintf(buf, sizeof buf, "%lld B", bytes < 0 ? 0 : bytes);
+    else
+        std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
     return buf;
 }
 
@@ -39,15 +41,20 @@ Progress::Progress(std::string label, long long total_bytes, Options options)
     m_last_log = m_start;
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+    finish();
+}
 
-std::string Progress::bar(const std::string& label, long long done, long long total, Millis elapsed) {
+std::string Progress::bar(const std::string& label, long long done, long long total,
+                          Millis elapsed) {
     const int width = 30;
     double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
-    if (frac > 0.99) frac = 0.99;  // catalog sizes are estimates: never claim done before it is
+    if (frac > 0.99)
+        frac = 0.99;  // catalog sizes are estimates: never claim done before it is
     int filled = static_cast<int>(frac * width);
     std::string b = label + " [";
-    for (int i = 0; i < width; ++i) b += i < filled ? '=' : (i == filled ? '>' : ' ');
+    for (int i = 0; i < width; ++i)
+        b += i < filled ? '=' : (i == filled ? '>' : ' ');
     char tail[96];
     std::snprintf(tail, sizeof tail, "] %3d%%  %s of ~%s  %.1fs", static_cast<int>(frac * 100),
                   human_bytes(done).c_str(), human_bytes(total).c_str(),
@@ -56,25 +63,31 @@ std::string Progress::bar(const std::string& label, long long done, long long to
 }
 
 void Progress::update(long long done_bytes) {
-    if (m_finished) return;
+    if (m_finished)
+        return;
     m_done = done_bytes;
     auto now = m_options.now();
     auto elapsed = std::chrono::duration_cast<Millis>(now - m_start);
-    if (elapsed < m_options.delay) return;
+    if (elapsed < m_options.delay)
+        return;
     if (m_options.terminal) {
         m_shown = true;
-        if (m_options.draw) m_options.draw("\r" + bar(m_label, m_done, m_total, elapsed) + "\x1b[K");
+        if (m_options.draw)
+            m_options.draw("\r" + bar(m_label, m_done, m_total, elapsed) + "\x1b[K");
     } else if (!m_shown || now - m_last_log >= m_options.log_interval) {
         m_shown = true;
         m_last_log = now;
-        if (m_options.log) m_options.log(bar(m_label, m_done, m_total, elapsed));
+        if (m_options.log)
+            m_options.log(bar(m_label, m_done, m_total, elapsed));
     }
 }
 
 void Progress::finish() {
-    if (m_finished) return;
+    if (m_finished)
+        return;
     m_finished = true;
-    if (m_shown && m_options.terminal && m_options.draw) m_options.draw("\r\x1b[K");
+    if (m_shown && m_options.terminal && m_options.draw)
+        m_options.draw("\r\x1b[K");
 }
 
 }  // namespace rollsafe::snapshot

@@ -15,7 +15,7 @@ std::string human_bytes(long long bytes);
 // stderr when it is a terminal, shown once the work has run for a second; otherwise a log line
 // every ten seconds. Quick work shows nothing.
 class Progress {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
     struct Options {
         bool terminal = false;
@@ -43,9 +43,10 @@ public:
     bool visible() const { return m_shown; }
 
     // Returns the bar text for a state (exposed for tests).
-    static std::string bar(const std::string& label, long long done, long long total, Millis elapsed);
+    static std::string bar(const std::string& label, long long done, long long total,
+                           Millis elapsed);
 
-private:
+  private:
     std::string m_label;
     long long m_total;
     long long m_done = 0;

@@ -35,18 +35,22 @@ std::string q(const std::string& schema, const std::string& name) {
     return text::quote_ident(schema) + "." + text::quote_ident(name);
 }
 
-std::string millis_literal(Millis m) { return text::quote_literal(std::to_string(std::max<long long>(m.count(), 1)) + "ms"); }
+std::string millis_literal(Millis m) {
+    return text::quote_literal(std::to_string(std::max<long long>(m.count(), 1)) + "ms");
+}
 
 std::string oid_array(const std::vector<long long>& oids) {
     std::string out = "{";
-    for (std::size_t i = 0; i < oids.size(); ++i) out += (i ? "," : "") + std::to_string(oids[i]);
+    for (std::size_t i = 0; i < oids.size(); ++i)
+        out += (i ? "," : "") + std::to_string(oids[i]);
     return out + "}";
 }
 
 // A name for an object moved aside: base + suffix, shortened to PostgreSQL's 63 bytes.
 std::string aside_of(const std::string& base, const std::string& suffix) {
     std::string b = base;
-    if (b.size() + suffix.size() > 63) b = b.substr(0, 63 - suffix.size());
+    if (b.size() + suffix.size() > 63)
+        b = b.substr(0, 63 - suffix.size());
     return b + suffix;
 }
 
@@ -76,40 +80,55 @@ struct Live {
     std::vector<std::string> blockers;  // for swap mode
 };
 
-Live inspect_live(db::Session& s, const std::string& schema, const std::string& name, bool count_rows) {
+Live inspect_live(db::Session& s, const std::string& schema, const std::string& name,
+                  bool count_rows) {
     Live live;
     auto r = s.exec_params(
-        "SELECT c.oid::bigint, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "SELECT c.oid::bigint, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        "c.relnamespace "
         "WHERE n.nspname = $1 AND c.relname = $2",
         {schema, name});
-    if (r.empty()) return live;
+    if (r.empty())
+        return live;
     live.exists = true;
     live.oid = std::stoll(r.get(0, 0));
     std::string kind = r.get(0, 1);
     if (kind != "r") {
-        live.blockers.push_back(q(schema, name) + " is now a " +
-                                (kind == "p" ? std::string("partitioned table") : "relation of kind " + kind) +
-                                ", not a plain table: a swap cannot replace it");
+        live.blockers.push_back(
+            q(schema, name) + " is now a " +
+            (kind == "p" ? std::string("partitioned table") : "relation of kind " + kind) +
+            ", not a plain table: a swap cannot replace it");
         return live;
     }
-    if (count_rows) live.rows = std::stoll(s.exec("SELECT count(*) FROM ONLY " + q(schema, name)).get(0, 0, "-1"));
+    if (count_rows)
+        live.rows =
+            std::stoll(s.exec("SELECT count(*) FROM ONLY " + q(schema, name)).get(0, 0, "-1"));
     std::string oid = std::to_string(live.oid);
     auto deps = s.exec_params(
-        "SELECT d.classid::regclass::text, d.objid::bigint, pg_describe_object(d.classid, d.objid, 0), "
+        "SELECT d.classid::regclass::text, d.objid::bigint, pg_describe_object(d.classid, d.objid, "
+        "0), "
         " (CASE d.classid"
-        "   WHEN 'pg_rewrite'::regclass THEN (SELECT r.ev_class FROM pg_rewrite r WHERE r.oid = d.objid)"
-        "   WHEN 'pg_constraint'::regclass THEN (SELECT k.conrelid FROM pg_constraint k WHERE k.oid = d.objid)"
-        "   WHEN 'pg_attrdef'::regclass THEN (SELECT a.adrelid FROM pg_attrdef a WHERE a.oid = d.objid)"
-        "   WHEN 'pg_trigger'::regclass THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid)"
-        "   WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid FROM pg_policy p WHERE p.oid = d.objid)"
-        "   WHEN 'pg_statistic_ext'::regclass THEN (SELECT x.stxrelid FROM pg_statistic_ext x WHERE x.oid = d.objid)"
+        "   WHEN 'pg_rewrite'::regclass THEN (SELECT r.ev_class FROM pg_rewrite r WHERE r.oid = "
+        "d.objid)"
+        "   WHEN 'pg_constraint'::regclass THEN (SELECT k.conrelid FROM pg_constraint k WHERE "
+        "k.oid = d.objid)"
+        "   WHEN 'pg_attrdef'::regclass THEN (SELECT a.adrelid FROM pg_attrdef a WHERE a.oid = "
+        "d.objid)"
+        "   WHEN 'pg_trigger'::regclass THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = "
+        "d.objid)"
+        "   WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid FROM pg_policy p WHERE p.oid = "
+        "d.objid)"
+        "   WHEN 'pg_statistic_ext'::regclass THEN (SELECT x.stxrelid FROM pg_statistic_ext x "
+        "WHERE x.oid = d.objid)"
         "   WHEN 'pg_class'::regclass THEN d.objid END)::bigint,"
-        " (SELECT k.contype::text || CASE WHEN k.conparentid <> 0 THEN 'i' ELSE '' END FROM pg_constraint k"
+        " (SELECT k.contype::text || CASE WHEN k.conparentid <> 0 THEN 'i' ELSE '' END FROM "
+        "pg_constraint k"
         "   WHERE d.classid = 'pg_constraint'::regclass AND k.oid = d.objid),"
         " d.deptype::text"
         " FROM pg_depend d"
         " WHERE ((d.refclassid = 'pg_class'::regclass AND d.refobjid = $1::oid)"
-        "    OR (d.refclassid = 'pg_type'::regclass AND d.refobjid = (SELECT reltype FROM pg_class WHERE oid = $1::oid)))"
+        "    OR (d.refclassid = 'pg_type'::regclass AND d.refobjid = (SELECT reltype FROM pg_class "
+        "WHERE oid = $1::oid)))"
         "  AND NOT (d.classid = 'pg_class'::regclass AND d.objid = $1::oid)"
         "  AND d.classid <> 'pg_type'::regclass ORDER BY 1, 2",
         {oid});
@@ -122,24 +141,36 @@ Live inspect_live(db::Session& s, const std::string& schema, const std::string& 
         std::string contype = deps.get(i, 4);
         std::string deptype = deps.get(i, 5);
         if (cls == "pg_rewrite") {
-            if (rel != live.oid) view_oids.insert(rel);
+            if (rel != live.oid)
+                view_oids.insert(rel);
         } else if (cls == "pg_constraint") {
-            if (rel == live.oid) continue;
-            if (contype == "f") fk_oids.insert(objid);
-            else if (contype != "fi") live.blockers.push_back(what + " depends on the table");
+            if (rel == live.oid)
+                continue;
+            if (contype == "f")
+                fk_oids.insert(objid);
+            else if (contype != "fi")
+                live.blockers.push_back(what + " depends on the table");
         } else if (cls == "pg_statistic_ext") {
-            if (rel == live.oid) stat_oids.insert(objid);
-            else live.blockers.push_back(what + " depends on the table");
+            if (rel == live.oid)
+                stat_oids.insert(objid);
+            else
+                live.blockers.push_back(what + " depends on the table");
         } else if (cls == "pg_class") {
-            if (deptype == "a" || deptype == "i") continue;  // its indexes, owned sequences, TOAST
-            live.blockers.push_back(what + " depends on the table (a partition or inheritance child?)");
+            if (deptype == "a" || deptype == "i")
+                continue;  // its indexes, owned sequences, TOAST
+            live.blockers.push_back(what +
+                                    " depends on the table (a partition or inheritance child?)");
         } else if (cls == "pg_attrdef" || cls == "pg_trigger" || cls == "pg_policy") {
-            if (rel != live.oid) live.blockers.push_back(what + " refers to the table");
+            if (rel != live.oid)
+                live.blockers.push_back(what + " refers to the table");
         } else if (cls == "pg_proc") {
-            live.blockers.push_back(what + " depends on the table (SQL-standard body or its row type): it would keep "
-                                           "pointing at the old table");
+            live.blockers.push_back(
+                what +
+                " depends on the table (SQL-standard body or its row type): it would keep "
+                "pointing at the old table");
         } else if (cls == "pg_publication_rel") {
-            live.blockers.push_back(what + ": the table is published; re-add the restored one by hand");
+            live.blockers.push_back(what +
+                                    ": the table is published; re-add the restored one by hand");
         } else {
             live.blockers.push_back(what + " depends on the table");
         }
@@ -161,49 +192,71 @@ Live inspect_live(db::Session& s, const std::string& schema, const std::string& 
         auto v = s.exec_params(
             "SELECT c.oid::bigint, n.nspname, c.relname, c.relkind::text, pg_get_viewdef(c.oid), "
             "coalesce(array_to_string(c.reloptions, ', '), '') FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[]) ORDER BY c.oid",
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[]) ORDER BY "
+            "c.oid",
             {oid_array({view_oids.begin(), view_oids.end()})});
         for (std::size_t i = 0; i < v.size(); ++i) {
             std::string full = q(v.get(i, 1), v.get(i, 2));
             std::string k = v.get(i, 3);
             if (k == "v") {
-                live.views.push_back({std::stoll(v.get(i, 0)), v.get(i, 1), v.get(i, 2), v.get(i, 4), v.get(i, 5)});
-                live.dependents.push_back({"view", full, "re-create (CREATE OR REPLACE VIEW on the restored table)"});
+                live.views.push_back(
+                    {std::stoll(v.get(i, 0)), v.get(i, 1), v.get(i, 2), v.get(i, 4), v.get(i, 5)});
+                live.dependents.push_back(
+                    {"view", full, "re-create (CREATE OR REPLACE VIEW on the restored table)"});
             } else {
-                std::string what = k == "m" ? "materialized view " : "rule on " ;
-                live.blockers.push_back(what + full + " depends on the table and cannot be re-created safely");
-                live.dependents.push_back({k == "m" ? "materialized view" : "rule", full, "refuse"});
+                std::string what = k == "m" ? "materialized view " : "rule on ";
+                live.blockers.push_back(what + full +
+                                        " depends on the table and cannot be re-created safely");
+                live.dependents.push_back(
+                    {k == "m" ? "materialized view" : "rule", full, "refuse"});
             }
         }
     }
     if (!fk_oids.empty()) {
         auto f = s.exec_params(
-            "SELECT k.oid::bigint, k.conname, n.nspname, c.relname, c.oid::bigint, pg_get_constraintdef(k.oid),"
-            " (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.ord) FROM unnest(k.conkey) WITH ORDINALITY"
-            "   u(attnum, ord) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum),"
-            " (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY"
-            "   u(attnum, ord) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)"
-            " FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "SELECT k.oid::bigint, k.conname, n.nspname, c.relname, c.oid::bigint, "
+            "pg_get_constraintdef(k.oid),"
+            " (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.ord) FROM "
+            "unnest(k.conkey) WITH ORDINALITY"
+            "   u(attnum, ord) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = "
+            "u.attnum),"
+            " (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY u.ord) FROM "
+            "unnest(k.confkey) WITH ORDINALITY"
+            "   u(attnum, ord) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = "
+            "u.attnum)"
+            " FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON "
+            "n.oid = c.relnamespace"
             " WHERE k.oid = ANY($1::oid[]) ORDER BY n.nspname, c.relname, k.conname",
             {oid_array({fk_oids.begin(), fk_oids.end()})});
         for (std::size_t i = 0; i < f.size(); ++i) {
-            FkDep d{std::stoll(f.get(i, 0)), f.get(i, 1), f.get(i, 2), f.get(i, 3), f.get(i, 5), f.get(i, 6), f.get(i, 7),
+            FkDep d{std::stoll(f.get(i, 0)),
+                    f.get(i, 1),
+                    f.get(i, 2),
+                    f.get(i, 3),
+                    f.get(i, 5),
+                    f.get(i, 6),
+                    f.get(i, 7),
                     std::stoll(f.get(i, 4))};
-            live.dependents.push_back({"foreign key", q(d.child_schema, d.child_name) + "." + text::quote_ident(d.name),
-                                       "re-point to the restored table (validated)"});
+            live.dependents.push_back(
+                {"foreign key", q(d.child_schema, d.child_name) + "." + text::quote_ident(d.name),
+                 "re-point to the restored table (validated)"});
             live.fks.push_back(d);
         }
     }
     if (!stat_oids.empty()) {
         auto st = s.exec_params(
-            "SELECT x.oid::bigint, n.nspname, x.stxname, pg_get_statisticsobjdef(x.oid) FROM pg_statistic_ext x "
-            "JOIN pg_namespace n ON n.oid = x.stxnamespace WHERE x.oid = ANY($1::oid[]) ORDER BY x.oid",
+            "SELECT x.oid::bigint, n.nspname, x.stxname, pg_get_statisticsobjdef(x.oid) FROM "
+            "pg_statistic_ext x "
+            "JOIN pg_namespace n ON n.oid = x.stxnamespace WHERE x.oid = ANY($1::oid[]) ORDER BY "
+            "x.oid",
             {oid_array({stat_oids.begin(), stat_oids.end()})});
         for (std::size_t i = 0; i < st.size(); ++i)
-            live.stats.push_back({std::stoll(st.get(i, 0)), st.get(i, 1), st.get(i, 2), st.get(i, 3)});
+            live.stats.push_back(
+                {std::stoll(st.get(i, 0)), st.get(i, 1), st.get(i, 2), st.get(i, 3)});
     }
     for (const auto& b : live.blockers)
-        if (b.find("materialized view") == std::string::npos && b.find("rule on") == std::string::npos)
+        if (b.find("materialized view") == std::string::npos &&
+            b.find("rule on") == std::string::npos)
             live.dependents.push_back({"other", b, "refuse"});
     return live;
 }
@@ -232,7 +285,8 @@ std::vector<ColumnSequence> sequences_of(db::Session& s, long long table_oid) {
         "  AND dep.refobjid = $1::oid AND dep.deptype IN ('a', 'i')",
         {std::to_string(table_oid)});
     std::vector<ColumnSequence> out;
-    for (std::size_t i = 0; i < r.size(); ++i) out.push_back({r.get(i, 0), r.get(i, 1), r.get(i, 2)});
+    for (std::size_t i = 0; i < r.size(); ++i)
+        out.push_back({r.get(i, 0), r.get(i, 1), r.get(i, 2)});
     return out;
 }
 
@@ -246,29 +300,34 @@ void exec_step(db::Session& s, const std::string& sql, const std::string& what) 
 }
 
 // Raises a sequence to at least max(column) and at least older_sequence's value (never lowers it).
-void raise_sequence(db::Session& s, const std::string& table, const std::string& column, const std::string& seq,
-                    const std::string& older_seq) {
-    std::string older = older_seq.empty() ? "NULL" : "(SELECT CASE WHEN is_called THEN last_value END FROM " + older_seq + ")";
-    s.exec("SELECT pg_catalog.setval(" + text::quote_literal(seq) + ", v, true) FROM (SELECT GREATEST((SELECT max(" +
-           column + ") FROM " + table + ")::bigint, (SELECT CASE WHEN is_called THEN last_value END FROM " + seq +
-           "), " + older + ") AS v) x WHERE v IS NOT NULL");
+void raise_sequence(db::Session& s, const std::string& table, const std::string& column,
+                    const std::string& seq, const std::string& older_seq) {
+    std::string older =
+        older_seq.empty()
+            ? "NULL"
+            : "(SELECT CASE WHEN is_called THEN last_value END FROM " + older_seq + ")";
+    s.exec("SELECT pg_catalog.setval(" + text::quote_literal(seq) +
+           ", v, true) FROM (SELECT GREATEST((SELECT max(" + column + ") FROM " + table +
+           ")::bigint, (SELECT CASE WHEN is_called THEN last_value END FROM " + seq + "), " +
+           older + ") AS v) x WHERE v IS NOT NULL");
 }
 
 // Jittered exponential backoff between lock-timeout retries.
 class Backoff {
-public:
+  public:
     explicit Backoff(Millis budget) : m_end(Clock::now() + budget), m_rng(std::random_device{}()) {}
     // Waits before the next attempt; returns false when the budget does not allow one.
     bool wait() {
         auto jitter = std::uniform_real_distribution<double>(0.5, 1.5)(m_rng);
         auto delay = Millis(static_cast<long long>(static_cast<double>(m_next.count()) * jitter));
-        if (Clock::now() + delay >= m_end) return false;
+        if (Clock::now() + delay >= m_end)
+            return false;
         interrupt::sleep_for(delay);
         m_next = std::min(m_next * 2, Millis(5000));
         return true;
     }
 
-private:
+  private:
     Clock::time_point m_end;
     Millis m_next{200};
     std::mt19937 m_rng;
@@ -290,10 +349,13 @@ struct TempFolder {
 };
 
 bool skipped_setting(const std::string& stmt) {
-    if (first_keyword(stmt) != "SET") return false;
+    if (first_keyword(stmt) != "SET")
+        return false;
     auto lower = text::to_lower(stmt);
-    for (const char* s : {"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "transaction_timeout"})
-        if (lower.find(s) != std::string::npos) return true;
+    for (const char* s : {"statement_timeout", "lock_timeout",
+                          "idle_in_transaction_session_timeout", "transaction_timeout"})
+        if (lower.find(s) != std::string::npos)
+            return true;
     return false;
 }
 
@@ -312,8 +374,9 @@ struct Job {
 };
 
 class TableRestore {
-public:
-    TableRestore(const Config& config, ProcessRunner& runner) : m_config(config), m_runner(runner) {}
+  public:
+    TableRestore(const Config& config, ProcessRunner& runner)
+        : m_config(config), m_runner(runner) {}
 
     // Gathers what the restore needs and plans it; counts the live rows only for a plan that is
     // shown (a full scan of the table).
@@ -327,25 +390,33 @@ public:
         if (!entry) {
             std::vector<std::string> names;
             for (const auto& t : job.manifest.tables)
-                if (t.kind == 'r') names.push_back(t.qualified());
-            throw usage_error("table " + options.table + " is not in snapshot " + options.snapshot_id +
-                                  (names.empty() ? "" : " (it holds " + text::join(names, ", ") + ")"),
-                              "rollsafe snapshot list shows what each snapshot holds");
+                if (t.kind == 'r')
+                    names.push_back(t.qualified());
+            throw usage_error(
+                "table " + options.table + " is not in snapshot " + options.snapshot_id +
+                    (names.empty() ? "" : " (it holds " + text::join(names, ", ") + ")"),
+                "rollsafe snapshot list shows what each snapshot holds");
         }
         if (entry->kind != 'r')
-            throw usage_error(entry->qualified() + " is not a plain table in the snapshot; only tables can be restored",
-                              "restore the whole snapshot into a new database with --into and copy what you need");
+            throw usage_error(
+                entry->qualified() +
+                    " is not a plain table in the snapshot; only tables can be restored",
+                "restore the whole snapshot into a new database with --into and copy what you "
+                "need");
         job.entry = *entry;
-        job.pg_restore = find_pg_tool("pg_restore", m_config.pg_bindir, job.manifest.pg_dump_major, m_runner);
+        job.pg_restore =
+            find_pg_tool("pg_restore", m_config.pg_bindir, job.manifest.pg_dump_major, m_runner);
         ProcessSpec list;
         list.argv = {job.pg_restore.path, "--list", "--verbose", job.archive};
         auto r = m_runner.run(list);
         if (!r.ok())
-            throw Error(ExitCode::snapshot_failed, "cannot read the table of contents of " + job.archive + ": " + r.describe());
+            throw Error(ExitCode::snapshot_failed, "cannot read the table of contents of " +
+                                                       job.archive + ": " + r.describe());
         auto sel = select_table(parse_toc(r.out), job.entry.schema, job.entry.name);
         if (!sel)
-            throw Error(ExitCode::snapshot_failed,
-                        "the archive of snapshot " + options.snapshot_id + " has no table " + job.entry.qualified());
+            throw Error(ExitCode::snapshot_failed, "the archive of snapshot " +
+                                                       options.snapshot_id + " has no table " +
+                                                       job.entry.qualified());
         job.selection = *sel;
 
         db::ConnectOptions co;
@@ -366,24 +437,28 @@ public:
         RestoreResult res;
         res.plan = job.plan;
         if (!job.plan.blockers.empty()) {
-            throw usage_error("cannot restore " + job.plan.table + " safely, nothing was changed: " +
-                                  text::join(job.plan.blockers, "; "),
-                              job.options.mode == "swap"
-                                  ? "handle those objects by hand, or use --mode data (rows only) or --mode side-by-side"
-                                  : "use --mode swap or --mode side-by-side");
+            throw usage_error(
+                "cannot restore " + job.plan.table +
+                    " safely, nothing was changed: " + text::join(job.plan.blockers, "; "),
+                job.options.mode == "swap" ? "handle those objects by hand, or use --mode data "
+                                             "(rows only) or --mode side-by-side"
+                                           : "use --mode swap or --mode side-by-side");
         }
         auto& s = *job.session;
         History history(s, m_config.history_schema);
         history.ensure();
-        MigrationLock lock([this] {
-            db::ConnectOptions co;
-            co.connect_timeout = m_config.connect_timeout;
-            co.retries = m_config.connect_retries;
-            co.application_name = "rollsafe-restore-lock";
-            return db::connect(Dsn::parse(m_config.database_url), co);
-        }, m_config.history_schema, m_config.lock_lease, "restore");
+        MigrationLock lock(
+            [this] {
+                db::ConnectOptions co;
+                co.connect_timeout = m_config.connect_timeout;
+                co.retries = m_config.connect_retries;
+                co.application_name = "rollsafe-restore-lock";
+                return db::connect(Dsn::parse(m_config.database_url), co);
+            },
+            m_config.history_schema, m_config.lock_lease, "restore");
         if (!lock.acquire(s, m_config.lock_wait))
-            throw Error(ExitCode::locked, "another rollsafe holds the migration lock; nothing was changed",
+            throw Error(ExitCode::locked,
+                        "another rollsafe holds the migration lock; nothing was changed",
                         "wait for it to finish (rollsafe lock status), then retry");
 
         try {
@@ -397,9 +472,10 @@ public:
         if (job.options.mode == "side-by-side") {
             audit.details["staging"] = job.plan.staging_schema;
             history.append(audit);
-            res.message = "restored " + job.plan.table + " from snapshot " + job.manifest.id + " into " +
-                          q(job.plan.staging_schema, job.entry.name) + " for comparison (" +
-                          std::to_string(res.rows) + " rows); the live table is unchanged";
+            res.message = "restored " + job.plan.table + " from snapshot " + job.manifest.id +
+                          " into " + q(job.plan.staging_schema, job.entry.name) +
+                          " for comparison (" + std::to_string(res.rows) +
+                          " rows); the live table is unchanged";
             res.hint = "compare, then DROP SCHEMA " + text::quote_ident(job.plan.staging_schema) +
                        " CASCADE when done (it holds only the restored copy)";
             res.duration_ms = std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
@@ -407,7 +483,8 @@ public:
         }
         try {
             if (job.options.mode == "swap") {
-                check_orphans(job);  // early and without locks; the validating ADD CONSTRAINT enforces it again
+                check_orphans(job);  // early and without locks; the validating ADD CONSTRAINT
+                                     // enforces it again
                 res.attempts = swap(job, lock, history, audit);
             } else {
                 res.attempts = replace_rows(job, lock, history, audit);
@@ -419,19 +496,22 @@ public:
         drop_staging(job);
         res.duration_ms = std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
         if (job.options.mode == "swap") {
-            res.message = "restored " + job.plan.table + " from snapshot " + job.manifest.id + " (" +
-                          std::to_string(res.rows) + " rows)" +
-                          (job.live.exists ? "; the table it replaced is kept as " + job.plan.aside_name : "");
+            res.message =
+                "restored " + job.plan.table + " from snapshot " + job.manifest.id + " (" +
+                std::to_string(res.rows) + " rows)" +
+                (job.live.exists ? "; the table it replaced is kept as " + job.plan.aside_name
+                                 : "");
             if (job.live.exists)
-                res.hint = "check the application, then drop " + job.plan.aside_name + " when you no longer need it";
+                res.hint = "check the application, then drop " + job.plan.aside_name +
+                           " when you no longer need it";
         } else {
-            res.message = "replaced the rows of " + job.plan.table + " with the " + std::to_string(res.rows) +
-                          " rows of snapshot " + job.manifest.id;
+            res.message = "replaced the rows of " + job.plan.table + " with the " +
+                          std::to_string(res.rows) + " rows of snapshot " + job.manifest.id;
         }
         return res;
     }
 
-private:
+  private:
     void make_plan(Job& job) {
         auto& p = job.plan;
         const auto& o = job.options;
@@ -442,62 +522,86 @@ private:
         p.table_exists = job.live.exists;
         p.snapshot_rows = job.entry.rows;
         p.current_rows = job.live.rows;
-        p.staging_schema = aside_of("rollsafe_restore_" + job.ts + "_" + new_run_id().substr(0, 4), "");
+        p.staging_schema =
+            aside_of("rollsafe_restore_" + job.ts + "_" + new_run_id().substr(0, 4), "");
         if (job.live.exists)
             p.aside_name = q(job.entry.schema, aside_of(job.entry.name, "_rollsafe_" + job.ts));
-        for (const auto& e : job.selection.definitions()) p.objects.push_back(e.desc + " " + e.tag);
-        for (const auto& e : job.selection.data) p.objects.push_back(e.desc + " " + e.tag);
+        for (const auto& e : job.selection.definitions())
+            p.objects.push_back(e.desc + " " + e.tag);
+        for (const auto& e : job.selection.data)
+            p.objects.push_back(e.desc + " " + e.tag);
         std::string staged = q(p.staging_schema, job.entry.name);
-        p.steps.push_back("verify snapshot " + job.manifest.id + " (SHA-256 and a full read): done");
+        p.steps.push_back("verify snapshot " + job.manifest.id +
+                          " (SHA-256 and a full read): done");
         p.steps.push_back("restore " + p.table + " with " + std::to_string(p.objects.size()) +
-                          " archive object(s) into " + staged + " and check " + std::to_string(p.snapshot_rows) +
-                          " rows");
+                          " archive object(s) into " + staged + " and check " +
+                          std::to_string(p.snapshot_rows) + " rows");
         if (o.mode == "swap") {
             p.dependents = job.live.dependents;
             p.blockers = job.live.blockers;
             if (!job.live.exists) {
-                p.notes.push_back(p.table + " does not exist now: the restored table is simply put in place");
-                p.steps.push_back("move " + staged + " into schema " + text::quote_ident(job.entry.schema));
+                p.notes.push_back(p.table +
+                                  " does not exist now: the restored table is simply put in place");
+                p.steps.push_back("move " + staged + " into schema " +
+                                  text::quote_ident(job.entry.schema));
             } else {
-                p.steps.push_back("in one transaction (lock_timeout " + format_duration(m_config.lock_timeout) +
-                                  ", retried for " + format_duration(m_config.lock_retry_budget) +
-                                  "): rename " + p.table + " to " + p.aside_name + " (kept, never dropped)");
-                p.steps.push_back("  move the restored table into its place; raise its sequences to at least max(id)");
+                p.steps.push_back("in one transaction (lock_timeout " +
+                                  format_duration(m_config.lock_timeout) + ", retried for " +
+                                  format_duration(m_config.lock_retry_budget) + "): rename " +
+                                  p.table + " to " + p.aside_name + " (kept, never dropped)");
+                p.steps.push_back(
+                    "  move the restored table into its place; raise its sequences to at least "
+                    "max(id)");
                 for (const auto& fk : job.live.fks)
-                    p.steps.push_back("  re-point foreign key " + fk.name + " of " + q(fk.child_schema, fk.child_name));
-                for (const auto& v : job.live.views) p.steps.push_back("  re-create view " + q(v.schema, v.name));
+                    p.steps.push_back("  re-point foreign key " + fk.name + " of " +
+                                      q(fk.child_schema, fk.child_name));
+                for (const auto& v : job.live.views)
+                    p.steps.push_back("  re-create view " + q(v.schema, v.name));
             }
         } else if (o.mode == "data") {
-            if (!job.live.exists) p.blockers.push_back(p.table + " does not exist now: --mode data needs it (use --mode swap)");
+            if (!job.live.exists)
+                p.blockers.push_back(p.table +
+                                     " does not exist now: --mode data needs it (use --mode swap)");
             for (const auto& fk : job.live.fks)
-                p.dependents.push_back({"foreign key", q(fk.child_schema, fk.child_name) + "." + text::quote_ident(fk.name),
-                                        "checked: no child row may lose its parent"});
-            p.steps.push_back("in one transaction: delete rows missing from the snapshot, update the others, insert "
-                              "those missing now (by primary key; user triggers off); sequences raised to max(id)");
+                p.dependents.push_back(
+                    {"foreign key",
+                     q(fk.child_schema, fk.child_name) + "." + text::quote_ident(fk.name),
+                     "checked: no child row may lose its parent"});
+            p.steps.push_back(
+                "in one transaction: delete rows missing from the snapshot, update the others, "
+                "insert "
+                "those missing now (by primary key; user triggers off); sequences raised to "
+                "max(id)");
         } else {
-            p.steps.push_back("leave the restored copy in " + staged + " for comparison; the live table stays as it is");
+            p.steps.push_back("leave the restored copy in " + staged +
+                              " for comparison; the live table stays as it is");
         }
         p.steps.push_back("append an audit row (op restore) to the history");
     }
 
     void drop_staging(Job& job) {
         try {
-            job.session->exec("DROP SCHEMA IF EXISTS " + text::quote_ident(job.plan.staging_schema) + " CASCADE");
+            job.session->exec("DROP SCHEMA IF EXISTS " +
+                              text::quote_ident(job.plan.staging_schema) + " CASCADE");
         } catch (const std::exception& e) {
-            log::warn("could not drop the staging schema {}: {}", job.plan.staging_schema, e.what());
+            log::warn("could not drop the staging schema {}: {}", job.plan.staging_schema,
+                      e.what());
         }
     }
 
     // Returns the SQL pg_restore writes for these entries.
-    std::string script(Job& job, const std::vector<TocEntry>& entries, const TempFolder& tmp, const std::string& name) {
-        if (entries.empty()) return "";
+    std::string script(Job& job, const std::vector<TocEntry>& entries, const TempFolder& tmp,
+                       const std::string& name) {
+        if (entries.empty())
+            return "";
         std::string list = tmp.path + "/" + name + ".list";
         fs::write_file_atomic(list, list_file(entries), 0600);
         ProcessSpec spec;
         spec.argv = {job.pg_restore.path, "--use-list=" + list, "--file=-", job.archive};
         auto r = m_runner.run(spec);
         if (!r.ok())
-            throw Error(ExitCode::snapshot_failed, "pg_restore cannot read " + job.archive + ": " + r.describe());
+            throw Error(ExitCode::snapshot_failed,
+                        "pg_restore cannot read " + job.archive + ": " + r.describe());
         return r.out;
     }
 
@@ -508,12 +612,16 @@ private:
         const auto& sel = job.selection;
         const std::string& staging = job.plan.staging_schema;
         std::set<QualifiedName> names = {{job.entry.schema, job.entry.name}};
-        for (const auto& e : sel.sequences) names.insert({e.schema, e.tag});
-        for (const auto& e : sel.statistics) names.insert({e.schema, e.tag});
+        for (const auto& e : sel.sequences)
+            names.insert({e.schema, e.tag});
+        for (const auto& e : sel.statistics)
+            names.insert({e.schema, e.tag});
         TempFolder tmp;
         // Four short pg_restore runs; side by side they cost one.
         auto later = [&](const std::vector<TocEntry>& entries, const char* name) {
-            return std::async(std::launch::async, [this, &job, &entries, &tmp, name] { return script(job, entries, tmp, name); });
+            return std::async(std::launch::async, [this, &job, &entries, &tmp, name] {
+                return script(job, entries, tmp, name);
+            });
         };
         auto sets_f = later(sel.sequence_sets, "sets");
         auto post_f = later(sel.post, "post");
@@ -528,15 +636,19 @@ private:
         try {
             conn.exec("BEGIN; SET LOCAL lock_timeout = " + millis_literal(m_config.lock_timeout) +
                       "; CREATE SCHEMA " + text::quote_ident(staging));
-            auto run_script = [&](const std::string& sql, bool foreign_keys, std::vector<std::string>* fk_names) {
+            auto run_script = [&](const std::string& sql, bool foreign_keys,
+                                  std::vector<std::string>* fk_names) {
                 for (auto& stmt : split_script(sql)) {
-                    if (skipped_setting(stmt)) continue;
+                    if (skipped_setting(stmt))
+                        continue;
                     std::string moved = move_to_schema(stmt, names, staging);
                     if (foreign_keys && first_keyword(moved) == "ALTER" &&
                         text::to_upper(moved).find("FOREIGN KEY") != std::string::npos) {
-                        static const std::regex con(R"(ADD CONSTRAINT ("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*) FOREIGN KEY)");
+                        static const std::regex con(
+                            R"(ADD CONSTRAINT ("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*) FOREIGN KEY)");
                         std::smatch m;
-                        if (std::regex_search(moved, m, con) && fk_names) fk_names->push_back(m[1].str());
+                        if (std::regex_search(moved, m, con) && fk_names)
+                            fk_names->push_back(m[1].str());
                         moved += " NOT VALID";
                     }
                     conn.exec(moved);
@@ -552,27 +664,33 @@ private:
                 std::string target = q(staging, job.entry.name);
                 Progress progress("restore " + job.entry.qualified(), job.entry.bytes);
                 long long streamed = 0;
-                ScriptStream stream({[&](const std::vector<std::string>&, const std::string& columns) {
-                                         // FREEZE: the table is new in this transaction, so its rows can be
-                                         // written frozen; the index builds then set no hint bits.
-                                         conn.copy_begin("COPY " + target + " " + columns + " FROM STDIN WITH (FREEZE)");
-                                         in_copy = true;
-                                     },
-                                     [&](std::string_view rows) {
-                                         conn.copy_put(rows);
-                                         streamed += static_cast<long long>(rows.size());
-                                         progress.update(streamed);
-                                     },
-                                     [&](long long) {
-                                         in_copy = false;
-                                         loaded += conn.copy_end();
-                                     }});
-                auto r = run_streaming(m_runner, spec, [&](std::string_view chunk) { stream.feed(chunk); });
+                ScriptStream stream(
+                    {[&](const std::vector<std::string>&, const std::string& columns) {
+                         // FREEZE: the table is new in this transaction, so its rows can be
+                         // written frozen; the index builds then set no hint bits.
+                         conn.copy_begin("COPY " + target + " " + columns +
+                                         " FROM STDIN WITH (FREEZE)");
+                         in_copy = true;
+                     },
+                     [&](std::string_view rows) {
+                         conn.copy_put(rows);
+                         streamed += static_cast<long long>(rows.size());
+                         progress.update(streamed);
+                     },
+                     [&](long long) {
+                         in_copy = false;
+                         loaded += conn.copy_end();
+                     }});
+                auto r = run_streaming(m_runner, spec,
+                                       [&](std::string_view chunk) { stream.feed(chunk); });
                 progress.finish();
-                if (r.interrupted) throw Error(ExitCode::interrupted, "interrupted while restoring; nothing was changed");
+                if (r.interrupted)
+                    throw Error(ExitCode::interrupted,
+                                "interrupted while restoring; nothing was changed");
                 if (!r.ok() || stream.inside_copy())
-                    throw Error(ExitCode::snapshot_failed, "pg_restore failed reading the rows of " + job.entry.qualified() +
-                                                               ": " + r.describe() + "; nothing was changed");
+                    throw Error(ExitCode::snapshot_failed,
+                                "pg_restore failed reading the rows of " + job.entry.qualified() +
+                                    ": " + r.describe() + "; nothing was changed");
             }
             run_script(sets, false, nullptr);
             run_script(post, false, nullptr);
@@ -582,31 +700,37 @@ private:
             long long count = loaded;
             if (job.entry.rows >= 0 && count != job.entry.rows)
                 throw Error(ExitCode::snapshot_failed,
-                            "restored " + std::to_string(count) + " rows of " + job.entry.qualified() +
-                                ", the snapshot's manifest says " + std::to_string(job.entry.rows) + "; nothing was changed");
+                            "restored " + std::to_string(count) + " rows of " +
+                                job.entry.qualified() + ", the snapshot's manifest says " +
+                                std::to_string(job.entry.rows) + "; nothing was changed");
             conn.exec("COMMIT");
             for (const auto& fk : fk_names) {
                 try {
-                    conn.exec("ALTER TABLE " + q(staging, job.entry.name) + " VALIDATE CONSTRAINT " + fk);
+                    conn.exec("ALTER TABLE " + q(staging, job.entry.name) +
+                              " VALIDATE CONSTRAINT " + fk);
                 } catch (const db::DbError& e) {
                     throw Error(ExitCode::failed_clean,
-                                "the snapshot's rows of " + job.entry.qualified() + " break foreign key " + fk + ": " +
-                                    e.what() + "; nothing was changed",
-                                "the rows they referenced are gone: restore the referenced table first, or use "
+                                "the snapshot's rows of " + job.entry.qualified() +
+                                    " break foreign key " + fk + ": " + e.what() +
+                                    "; nothing was changed",
+                                "the rows they referenced are gone: restore the referenced table "
+                                "first, or use "
                                 "--mode side-by-side and repair by hand");
                 }
             }
         } catch (const db::DbError& e) {
-            if (in_copy) conn.copy_abort("rollsafe: restore failed");
+            if (in_copy)
+                conn.copy_abort("rollsafe: restore failed");
             try {
                 conn.exec("ROLLBACK");
             } catch (...) {
             }
             throw Error(ExitCode::failed_clean,
-                        "restoring " + job.entry.qualified() + " into a staging schema failed: " + std::string(e.what()) +
-                            "; nothing was changed");
+                        "restoring " + job.entry.qualified() + " into a staging schema failed: " +
+                            std::string(e.what()) + "; nothing was changed");
         } catch (...) {
-            if (in_copy) conn.copy_abort("rollsafe: restore failed");
+            if (in_copy)
+                conn.copy_abort("rollsafe: restore failed");
             try {
                 conn.exec("ROLLBACK");
             } catch (...) {
@@ -630,13 +754,15 @@ private:
         row.details["table"] = job.entry.qualified();
         row.details["mode"] = job.options.mode;
         row.details["rows"] = job.entry.rows;
-        if (job.live.rows >= 0) row.details["rows_before"] = job.live.rows;
+        if (job.live.rows >= 0)
+            row.details["rows_before"] = job.live.rows;
         row.details["snapshot_created_at"] = job.manifest.created_at;
         return row;
     }
 
     void stage(Job& job, const std::string& name) {
-        if (job.options.on_stage) job.options.on_stage(name, *job.session);
+        if (job.options.on_stage)
+            job.options.on_stage(name, *job.session);
     }
 
     // Runs body in one transaction with lock_timeout, retrying lock timeouts with backoff until
@@ -645,33 +771,43 @@ private:
         Backoff backoff(m_config.lock_retry_budget);
         for (int attempt = 1;; ++attempt) {
             try {
-                db::Transaction tx(*job.session, "SET LOCAL lock_timeout = " + millis_literal(m_config.lock_timeout) +
+                db::Transaction tx(*job.session, "SET LOCAL lock_timeout = " +
+                                                     millis_literal(m_config.lock_timeout) +
                                                      "; SET LOCAL statement_timeout = " +
                                                      millis_literal(m_config.statement_timeout));
                 body(tx);
                 return attempt;
             } catch (const db::DbError& e) {
                 if (interrupt::requested())
-                    throw Error(ExitCode::interrupted, "interrupted; the restore rolled back, nothing was changed");
+                    throw Error(ExitCode::interrupted,
+                                "interrupted; the restore rolled back, nothing was changed");
                 if (e.lock_timeout()) {
-                    log::info("restore: a lock on {} or a dependent is held by another session (attempt {}); retrying",
-                              job.plan.table, attempt);
-                    if (backoff.wait() && !interrupt::requested()) continue;
+                    log::info(
+                        "restore: a lock on {} or a dependent is held by another session (attempt "
+                        "{}); retrying",
+                        job.plan.table, attempt);
+                    if (backoff.wait() && !interrupt::requested())
+                        continue;
                     throw Error(ExitCode::busy,
                                 "could not lock " + job.plan.table + " and its dependents within " +
-                                    format_duration(m_config.lock_retry_budget) + "; nothing was changed",
+                                    format_duration(m_config.lock_retry_budget) +
+                                    "; nothing was changed",
                                 "retry off-peak, or raise timeouts.lock_retry_budget");
                 }
                 if (e.sqlstate() == "RSL01")
-                    throw Error(ExitCode::locked, "lost the migration lock; the restore rolled back, nothing was changed");
+                    throw Error(
+                        ExitCode::locked,
+                        "lost the migration lock; the restore rolled back, nothing was changed");
                 throw Error(ExitCode::failed_clean,
-                            "restore of " + job.plan.table + " failed and rolled back, the table is unchanged: " + e.what(),
+                            "restore of " + job.plan.table +
+                                " failed and rolled back, the table is unchanged: " + e.what(),
                             "fix the conflict, then run the restore again");
             } catch (const Error&) {
                 throw;
             } catch (const std::exception& e) {
                 throw Error(ExitCode::failed_clean,
-                            "restore of " + job.plan.table + " failed and rolled back, the table is unchanged: " + e.what());
+                            "restore of " + job.plan.table +
+                                " failed and rolled back, the table is unchanged: " + e.what());
             }
         }
     }
@@ -693,17 +829,21 @@ private:
             }
             long long orphans = std::stoll(
                 s.exec("SELECT count(*) FROM " + q(fk.child_schema, fk.child_name) + " c WHERE " +
-                       text::join(not_null, " AND ") + " AND NOT EXISTS (SELECT 1 FROM " + staged + " s WHERE " +
-                       text::join(eq, " AND ") + ")")
+                       text::join(not_null, " AND ") + " AND NOT EXISTS (SELECT 1 FROM " + staged +
+                       " s WHERE " + text::join(eq, " AND ") + ")")
                     .get(0, 0, "0"));
             if (orphans > 0)
-                problems.push_back(std::to_string(orphans) + " row(s) of " + q(fk.child_schema, fk.child_name) +
-                                   " reference rows the snapshot does not have (foreign key " + fk.name + ")");
+                problems.push_back(
+                    std::to_string(orphans) + " row(s) of " + q(fk.child_schema, fk.child_name) +
+                    " reference rows the snapshot does not have (foreign key " + fk.name + ")");
         }
         if (!problems.empty())
-            throw usage_error("cannot restore " + job.plan.table + " without orphaning rows of other tables, nothing "
-                              "was changed: " + text::join(problems, "; "),
-                              "restore or fix those rows first, or use --mode side-by-side and reconcile by hand");
+            throw usage_error("cannot restore " + job.plan.table +
+                                  " without orphaning rows of other tables, nothing "
+                                  "was changed: " +
+                                  text::join(problems, "; "),
+                              "restore or fix those rows first, or use --mode side-by-side and "
+                              "reconcile by hand");
     }
 
     int swap(Job& job, MigrationLock& lock, History& history, HistoryRow audit) {
@@ -715,40 +855,59 @@ private:
         return with_retry(job, [&](db::Transaction& tx) {
             // Lock the table and everything the swap alters first, so nothing waits half-way.
             std::vector<std::string> to_lock;
-            if (job.live.exists) to_lock.push_back(live_table);
-            for (const auto& fk : job.live.fks) to_lock.push_back(q(fk.child_schema, fk.child_name));
-            for (const auto& v : job.live.views) to_lock.push_back(q(v.schema, v.name));
-            if (!to_lock.empty()) s.exec("LOCK TABLE " + text::join(to_lock, ", ") + " IN ACCESS EXCLUSIVE MODE");
+            if (job.live.exists)
+                to_lock.push_back(live_table);
+            for (const auto& fk : job.live.fks)
+                to_lock.push_back(q(fk.child_schema, fk.child_name));
+            for (const auto& v : job.live.views)
+                to_lock.push_back(q(v.schema, v.name));
+            if (!to_lock.empty())
+                s.exec("LOCK TABLE " + text::join(to_lock, ", ") + " IN ACCESS EXCLUSIVE MODE");
             stage(job, "locked");
             Live now = inspect_live(s, schema, name, false);
             auto same = [](const Live& a, const Live& b) {
                 std::vector<long long> av, bv, af, bf;
-                for (const auto& v : a.views) av.push_back(v.oid);
-                for (const auto& v : b.views) bv.push_back(v.oid);
-                for (const auto& f : a.fks) af.push_back(f.oid);
-                for (const auto& f : b.fks) bf.push_back(f.oid);
-                return a.exists == b.exists && a.oid == b.oid && av == bv && af == bf && b.blockers.empty();
+                for (const auto& v : a.views)
+                    av.push_back(v.oid);
+                for (const auto& v : b.views)
+                    bv.push_back(v.oid);
+                for (const auto& f : a.fks)
+                    af.push_back(f.oid);
+                for (const auto& f : b.fks)
+                    bf.push_back(f.oid);
+                return a.exists == b.exists && a.oid == b.oid && av == bv && af == bf &&
+                       b.blockers.empty();
             };
             if (!same(job.live, now))
-                throw Error(ExitCode::failed_clean,
-                            "the objects that depend on " + job.plan.table +
-                                " changed while the restore ran; it rolled back, nothing was changed",
-                            "run the restore again");
-            std::string ns = job.live.exists ? s.exec_params("SELECT oid FROM pg_namespace WHERE nspname = $1", {schema}).get(0, 0) : "";
-            std::map<std::string, std::string> seq_aside;  // qualified sequence -> its old one, moved aside
+                throw Error(
+                    ExitCode::failed_clean,
+                    "the objects that depend on " + job.plan.table +
+                        " changed while the restore ran; it rolled back, nothing was changed",
+                    "run the restore again");
+            std::string ns =
+                job.live.exists
+                    ? s.exec_params("SELECT oid FROM pg_namespace WHERE nspname = $1", {schema})
+                          .get(0, 0)
+                    : "";
+            std::map<std::string, std::string>
+                seq_aside;  // qualified sequence -> its old one, moved aside
             if (job.live.exists) {
                 for (const auto& fk : job.live.fks)
-                    s.exec("ALTER TABLE " + q(fk.child_schema, fk.child_name) + " DROP CONSTRAINT " +
-                           text::quote_ident(fk.name));
-                s.exec("ALTER TABLE " + live_table + " RENAME TO " + text::quote_ident(aside_of(name, suffix)));
+                    s.exec("ALTER TABLE " + q(fk.child_schema, fk.child_name) +
+                           " DROP CONSTRAINT " + text::quote_ident(fk.name));
+                s.exec("ALTER TABLE " + live_table + " RENAME TO " +
+                       text::quote_ident(aside_of(name, suffix)));
                 stage(job, "renamed");
                 // Indexes and sequences of the old table whose names the restored ones need.
                 auto conflicts = s.exec_params(
-                    "SELECT o.relname, o.relkind::text, (o.relkind IN ('i', 'I') AND EXISTS (SELECT 1 FROM pg_index i"
-                    "  WHERE i.indexrelid = o.oid AND i.indrelid = $3::oid)) OR (o.relkind = 'S' AND EXISTS (SELECT 1"
+                    "SELECT o.relname, o.relkind::text, (o.relkind IN ('i', 'I') AND EXISTS "
+                    "(SELECT 1 FROM pg_index i"
+                    "  WHERE i.indexrelid = o.oid AND i.indrelid = $3::oid)) OR (o.relkind = 'S' "
+                    "AND EXISTS (SELECT 1"
                     "  FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = o.oid"
                     "  AND d.refobjid = $3::oid AND d.deptype IN ('a', 'i')))"
-                    " FROM pg_class st JOIN pg_namespace sn ON sn.oid = st.relnamespace AND sn.nspname = $1"
+                    " FROM pg_class st JOIN pg_namespace sn ON sn.oid = st.relnamespace AND "
+                    "sn.nspname = $1"
                     " JOIN pg_class o ON o.relname = st.relname AND o.relnamespace = $2::oid"
                     " WHERE st.relkind IN ('i', 'I', 'S') ORDER BY 1",
                     {job.plan.staging_schema, ns, std::to_string(job.live.oid)});
@@ -756,13 +915,15 @@ private:
                     std::string old = conflicts.get(i, 0), kind = conflicts.get(i, 1);
                     if (conflicts.get(i, 2) != "t")
                         throw Error(ExitCode::failed_clean,
-                                    q(schema, old) + " exists and does not belong to " + job.plan.table +
+                                    q(schema, old) + " exists and does not belong to " +
+                                        job.plan.table +
                                         ": the restored table needs that name; nothing was changed",
                                     "rename or drop that object by hand, then restore again");
                     std::string moved = aside_of(old, suffix);
-                    s.exec(std::string(kind == "S" ? "ALTER SEQUENCE " : "ALTER INDEX ") + q(schema, old) +
-                           " RENAME TO " + text::quote_ident(moved));
-                    if (kind == "S") seq_aside[q(schema, old)] = q(schema, moved);
+                    s.exec(std::string(kind == "S" ? "ALTER SEQUENCE " : "ALTER INDEX ") +
+                           q(schema, old) + " RENAME TO " + text::quote_ident(moved));
+                    if (kind == "S")
+                        seq_aside[q(schema, old)] = q(schema, moved);
                 }
                 for (const auto& st : job.live.stats)
                     s.exec("ALTER STATISTICS " + q(st.schema, st.name) + " RENAME TO " +
@@ -770,50 +931,58 @@ private:
             }
             s.exec("ALTER TABLE " + staged + " SET SCHEMA " + text::quote_ident(schema));
             auto staged_stats = s.exec_params(
-                "SELECT x.stxname FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace "
+                "SELECT x.stxname FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = "
+                "x.stxnamespace "
                 "WHERE n.nspname = $1 ORDER BY 1",
                 {job.plan.staging_schema});
             std::set<std::string> restored_stats;
             for (std::size_t i = 0; i < staged_stats.size(); ++i) {
                 restored_stats.insert(staged_stats.get(i, 0));
-                s.exec("ALTER STATISTICS " + q(job.plan.staging_schema, staged_stats.get(i, 0)) + " SET SCHEMA " +
-                       text::quote_ident(schema));
+                s.exec("ALTER STATISTICS " + q(job.plan.staging_schema, staged_stats.get(i, 0)) +
+                       " SET SCHEMA " + text::quote_ident(schema));
             }
             stage(job, "moved");
             // Extended statistics are not in a pg_dump -t archive: re-create the old table's.
             for (const auto& st : job.live.stats) {
-                if (restored_stats.count(st.name)) continue;
+                if (restored_stats.count(st.name))
+                    continue;
                 s.exec("SAVEPOINT rollsafe_stats");
                 try {
                     s.exec(st.def);
                     s.exec("RELEASE SAVEPOINT rollsafe_stats");
                 } catch (const db::DbError& e) {
                     s.exec("ROLLBACK TO SAVEPOINT rollsafe_stats");
-                    job.plan.notes.push_back("statistics " + q(st.schema, st.name) + " not re-created (" + e.what() +
+                    job.plan.notes.push_back("statistics " + q(st.schema, st.name) +
+                                             " not re-created (" + e.what() +
                                              "); it stays on the old table");
                 }
             }
-            long long new_oid = std::stoll(s.exec_params("SELECT to_regclass($1)::oid::bigint", {live_table}).get(0, 0, "0"));
+            long long new_oid = std::stoll(
+                s.exec_params("SELECT to_regclass($1)::oid::bigint", {live_table}).get(0, 0, "0"));
             for (const auto& cs : sequences_of(s, new_oid)) {
                 std::string seq = q(cs.schema, cs.name);
                 auto it = seq_aside.find(seq);
-                raise_sequence(s, live_table, cs.column, seq, it == seq_aside.end() ? "" : it->second);
+                raise_sequence(s, live_table, cs.column, seq,
+                               it == seq_aside.end() ? "" : it->second);
             }
             stage(job, "sequences");
             for (const auto& fk : job.live.fks)
                 exec_step(s,
                           "ALTER TABLE " + q(fk.child_schema, fk.child_name) + " ADD CONSTRAINT " +
                               text::quote_ident(fk.name) + " " + fk.def,
-                          "re-pointing foreign key " + fk.name + " of " + q(fk.child_schema, fk.child_name));
+                          "re-pointing foreign key " + fk.name + " of " +
+                              q(fk.child_schema, fk.child_name));
             stage(job, "repointed");
             for (const auto& v : job.live.views)
                 exec_step(s,
                           "CREATE OR REPLACE VIEW " + q(v.schema, v.name) +
-                              (v.options.empty() ? "" : " WITH (" + v.options + ")") + " AS " + v.def,
+                              (v.options.empty() ? "" : " WITH (" + v.options + ")") + " AS " +
+                              v.def,
                           "re-creating view " + q(v.schema, v.name));
             stage(job, "views");
             auto final_audit = audit;
-            if (job.live.exists) final_audit.details["aside"] = job.plan.aside_name;
+            if (job.live.exists)
+                final_audit.details["aside"] = job.plan.aside_name;
             final_audit.details["views_recreated"] = job.live.views.size();
             final_audit.details["foreign_keys_repointed"] = job.live.fks.size();
             tx.commit(lock.fence_sql() + "; " + history.insert_sql(final_audit));
@@ -826,89 +995,112 @@ private:
         const std::string staged = q(job.plan.staging_schema, job.entry.name);
         auto columns = [&](const std::string& schema) {
             auto r = s.exec_params(
-                "SELECT a.attname, a.attgenerated::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 "
+                "SELECT a.attname, a.attgenerated::text FROM pg_attribute a JOIN pg_class c ON "
+                "c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname "
+                "= $2 "
                 "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                 {schema, job.entry.name});
             std::vector<std::pair<std::string, bool>> out;  // name, generated
-            for (std::size_t i = 0; i < r.size(); ++i) out.emplace_back(r.get(i, 0), !r.get(i, 1).empty());
+            for (std::size_t i = 0; i < r.size(); ++i)
+                out.emplace_back(r.get(i, 0), !r.get(i, 1).empty());
             return out;
         };
         auto live_cols = columns(job.entry.schema);
         auto staged_cols = columns(job.plan.staging_schema);
         std::set<std::string> live_names;
-        for (const auto& [n, g] : live_cols) live_names.insert(n);
+        for (const auto& [n, g] : live_cols)
+            live_names.insert(n);
         std::vector<std::string> common, missing;
         for (const auto& [n, g] : staged_cols) {
-            if (!live_names.count(n)) missing.push_back(n);
+            if (!live_names.count(n))
+                missing.push_back(n);
             else {
-                bool generated = std::any_of(live_cols.begin(), live_cols.end(),
-                                             [&](const auto& c) { return c.first == n && c.second; });
-                if (!generated) common.push_back(n);
+                bool generated =
+                    std::any_of(live_cols.begin(), live_cols.end(),
+                                [&](const auto& c) { return c.first == n && c.second; });
+                if (!generated)
+                    common.push_back(n);
             }
         }
         if (!missing.empty())
-            throw usage_error("the live " + job.plan.table + " has no column " + text::join(missing, ", ") +
-                                  " of the snapshot: --mode data would lose those values; nothing was changed",
-                              "use --mode swap to bring back the table as it was");
+            throw usage_error(
+                "the live " + job.plan.table + " has no column " + text::join(missing, ", ") +
+                    " of the snapshot: --mode data would lose those values; nothing was changed",
+                "use --mode swap to bring back the table as it was");
         auto key_r = s.exec_params(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-            "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+            "a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY "
+            "array_position(i.indkey::int2[], a.attnum)",
             {std::to_string(job.live.oid)});
         std::vector<std::string> key;
-        for (std::size_t i = 0; i < key_r.size(); ++i) key.push_back(key_r.get(i, 0));
+        for (std::size_t i = 0; i < key_r.size(); ++i)
+            key.push_back(key_r.get(i, 0));
         for (const auto& k : key)
             if (std::find(common.begin(), common.end(), k) == common.end())
                 throw usage_error("the primary key column " + k + " of " + job.plan.table +
                                       " is not in the snapshot; nothing was changed",
                                   "use --mode swap");
         if (key.empty() && !job.live.fks.empty())
-            throw usage_error(job.plan.table + " has no primary key and other tables reference it: --mode data cannot "
-                                               "match rows safely; nothing was changed",
-                              "use --mode swap");
+            throw usage_error(
+                job.plan.table +
+                    " has no primary key and other tables reference it: --mode data cannot "
+                    "match rows safely; nothing was changed",
+                "use --mode swap");
         auto list = [](const std::vector<std::string>& cols, const std::string& prefix) {
             std::vector<std::string> out;
-            for (const auto& c : cols) out.push_back(prefix + text::quote_ident(c));
+            for (const auto& c : cols)
+                out.push_back(prefix + text::quote_ident(c));
             return text::join(out, ", ");
         };
         auto match = [&](const std::string& a, const std::string& b) {
             std::vector<std::string> parts;
-            for (const auto& k : key) parts.push_back(a + "." + text::quote_ident(k) + " = " + b + "." + text::quote_ident(k));
+            for (const auto& k : key)
+                parts.push_back(a + "." + text::quote_ident(k) + " = " + b + "." +
+                                text::quote_ident(k));
             return text::join(parts, " AND ");
         };
         std::vector<std::string> non_key;
         for (const auto& c : common)
-            if (std::find(key.begin(), key.end(), c) == key.end()) non_key.push_back(c);
+            if (std::find(key.begin(), key.end(), c) == key.end())
+                non_key.push_back(c);
         return with_retry(job, [&](db::Transaction& tx) {
             s.exec("LOCK TABLE " + live_table + " IN EXCLUSIVE MODE");
-            for (const auto& fk : job.live.fks) s.exec("LOCK TABLE " + q(fk.child_schema, fk.child_name) + " IN SHARE MODE");
+            for (const auto& fk : job.live.fks)
+                s.exec("LOCK TABLE " + q(fk.child_schema, fk.child_name) + " IN SHARE MODE");
             stage(job, "locked");
             // No child row may lose its parent: ON DELETE CASCADE would silently delete it.
             check_orphans(job);
             s.exec("ALTER TABLE " + live_table + " DISABLE TRIGGER USER");
             if (key.empty()) {
                 s.exec("DELETE FROM " + live_table);
-                s.exec("INSERT INTO " + live_table + " (" + list(common, "") + ") OVERRIDING SYSTEM VALUE SELECT " +
-                       list(common, "s.") + " FROM " + staged + " s");
+                s.exec("INSERT INTO " + live_table + " (" + list(common, "") +
+                       ") OVERRIDING SYSTEM VALUE SELECT " + list(common, "s.") + " FROM " +
+                       staged + " s");
             } else {
-                s.exec("DELETE FROM " + live_table + " l WHERE NOT EXISTS (SELECT 1 FROM " + staged + " s WHERE " +
-                       match("s", "l") + ")");
+                s.exec("DELETE FROM " + live_table + " l WHERE NOT EXISTS (SELECT 1 FROM " +
+                       staged + " s WHERE " + match("s", "l") + ")");
                 if (!non_key.empty())
-                    s.exec("UPDATE " + live_table + " l SET (" + list(non_key, "") + ") = ROW(" + list(non_key, "s.") +
-                           ") FROM " + staged + " s WHERE " + match("s", "l"));
-                s.exec("INSERT INTO " + live_table + " (" + list(common, "") + ") OVERRIDING SYSTEM VALUE SELECT " +
-                       list(common, "s.") + " FROM " + staged + " s WHERE NOT EXISTS (SELECT 1 FROM " + live_table +
-                       " l WHERE " + match("s", "l") + ")");
+                    s.exec("UPDATE " + live_table + " l SET (" + list(non_key, "") + ") = ROW(" +
+                           list(non_key, "s.") + ") FROM " + staged + " s WHERE " +
+                           match("s", "l"));
+                s.exec("INSERT INTO " + live_table + " (" + list(common, "") +
+                       ") OVERRIDING SYSTEM VALUE SELECT " + list(common, "s.") + " FROM " +
+                       staged + " s WHERE NOT EXISTS (SELECT 1 FROM " + live_table + " l WHERE " +
+                       match("s", "l") + ")");
             }
             stage(job, "rows");
             for (const auto& cs : sequences_of(s, job.live.oid))
                 raise_sequence(s, live_table, cs.column, q(cs.schema, cs.name), "");
             s.exec("ALTER TABLE " + live_table + " ENABLE TRIGGER USER");
-            long long now_rows = std::stoll(s.exec("SELECT count(*) FROM ONLY " + live_table).get(0, 0, "-1"));
+            long long now_rows =
+                std::stoll(s.exec("SELECT count(*) FROM ONLY " + live_table).get(0, 0, "-1"));
             if (job.entry.rows >= 0 && now_rows != job.entry.rows)
-                throw Error(ExitCode::failed_clean, job.plan.table + " would hold " + std::to_string(now_rows) +
-                                                        " rows, the snapshot " + std::to_string(job.entry.rows) +
-                                                        "; the restore rolled back, nothing was changed");
+                throw Error(ExitCode::failed_clean,
+                            job.plan.table + " would hold " + std::to_string(now_rows) +
+                                " rows, the snapshot " + std::to_string(job.entry.rows) +
+                                "; the restore rolled back, nothing was changed");
             tx.commit(lock.fence_sql() + "; " + history.insert_sql(audit));
         });
     }
@@ -919,7 +1111,7 @@ private:
 
 // Restores a whole snapshot into a new database.
 class IntoRestore {
-public:
+  public:
     IntoRestore(const Config& config, ProcessRunner& runner) : m_config(config), m_runner(runner) {}
 
     RestorePlan plan(const RestoreOptions& options, Manifest& manifest) {
@@ -930,16 +1122,22 @@ public:
         p.snapshot_created_at = manifest.created_at;
         p.mode = "into";
         p.into = options.into;
-        for (const auto& t : manifest.tables) p.objects.push_back(std::string(t.kind == 'r' ? "TABLE " : "RELATION ") + t.qualified());
+        for (const auto& t : manifest.tables)
+            p.objects.push_back(std::string(t.kind == 'r' ? "TABLE " : "RELATION ") +
+                                t.qualified());
         auto s = connect();
         if (!s->exec_params("SELECT 1 FROM pg_database WHERE datname = $1", {options.into}).empty())
-            p.blockers.push_back("database " + options.into + " exists already: --into creates a new one");
+            p.blockers.push_back("database " + options.into +
+                                 " exists already: --into creates a new one");
         if (manifest.mode != "full")
-            p.notes.push_back("snapshot " + manifest.id + " is a " + manifest.mode +
-                              " snapshot: it holds only some tables, not the types and functions they use");
+            p.notes.push_back(
+                "snapshot " + manifest.id + " is a " + manifest.mode +
+                " snapshot: it holds only some tables, not the types and functions they use");
         p.steps.push_back("verify snapshot " + manifest.id + ": done");
         p.steps.push_back("CREATE DATABASE " + text::quote_ident(options.into));
-        p.steps.push_back("pg_restore the whole archive into it, stopping at the first error (then the new database is dropped)");
+        p.steps.push_back(
+            "pg_restore the whole archive into it, stopping at the first error (then the new "
+            "database is dropped)");
         p.steps.push_back("check the row count of every table against the manifest");
         p.steps.push_back("append an audit row (op restore) to the history of the source database");
         return p;
@@ -953,7 +1151,8 @@ public:
         if (!res.plan.blockers.empty())
             throw usage_error(text::join(res.plan.blockers, "; "), "pick another name for --into");
         auto s = connect();
-        bool superuser = s->exec("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) == "t";
+        bool superuser =
+            s->exec("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").get(0, 0) == "t";
         s->exec("CREATE DATABASE " + text::quote_ident(options.into) + " TEMPLATE template0");
         Dsn target = Dsn::parse(m_config.database_url);
         target.set("dbname", options.into);
@@ -965,21 +1164,26 @@ public:
             spec.argv = {tool.path, "--exit-on-error", "--no-password"};
             if (!superuser) {
                 spec.argv.push_back("--no-owner");
-                res.plan.notes.push_back("not a superuser: objects are owned by the restoring user (--no-owner)");
+                res.plan.notes.push_back(
+                    "not a superuser: objects are owned by the restoring user (--no-owner)");
             }
             conn.apply(spec);
             spec.argv.push_back(service.store().archive_path(m));
             std::string app = "rollsafe-restore-" + m.id;
             spec.env.emplace_back("PGAPPNAME", app);
             long long total = 0;
-            for (const auto& t : m.tables) total += t.bytes;
+            for (const auto& t : m.tables)
+                total += t.bytes;
             Progress progress("restore " + m.id, total);
             spec.on_tick = [&] {
-                if (std::chrono::duration_cast<Millis>(Clock::now() - t0).count() < 1000) return;
+                if (std::chrono::duration_cast<Millis>(Clock::now() - t0).count() < 1000)
+                    return;
                 try {
                     auto r = s->exec_params(
-                        "SELECT coalesce(sum(p.bytes_processed), 0) FROM pg_stat_clear_snapshot() x, "
-                        "pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid WHERE a.application_name = $1",
+                        "SELECT coalesce(sum(p.bytes_processed), 0) FROM pg_stat_clear_snapshot() "
+                        "x, "
+                        "pg_stat_progress_copy p JOIN pg_stat_activity a ON a.pid = p.pid WHERE "
+                        "a.application_name = $1",
                         {app});
                     progress.update(std::stoll(r.get(0, 0, "0")));
                 } catch (const std::exception&) {
@@ -987,26 +1191,38 @@ public:
             };
             auto r = m_runner.run(spec);
             progress.finish();
-            if (r.interrupted) throw Error(ExitCode::interrupted, "interrupted while restoring into " + options.into);
+            if (r.interrupted)
+                throw Error(ExitCode::interrupted,
+                            "interrupted while restoring into " + options.into);
             if (!r.ok())
                 throw Error(ExitCode::failed_clean,
-                            "pg_restore into " + options.into + " failed: " + r.describe() + "; the new database was dropped",
-                            m.mode == "full" ? "" : "a " + m.mode + " snapshot lacks the types and functions its tables "
-                                                    "use: create them in the new database first, or restore a full snapshot");
+                            "pg_restore into " + options.into + " failed: " + r.describe() +
+                                "; the new database was dropped",
+                            m.mode == "full"
+                                ? ""
+                                : "a " + m.mode +
+                                      " snapshot lacks the types and functions its tables "
+                                      "use: create them in the new database first, or restore a "
+                                      "full snapshot");
             db::ConnectOptions co;
             auto t = db::connect(target, co);
             for (const auto& tab : m.tables) {
-                if (tab.rows < 0) continue;
-                long long n = std::stoll(t->exec("SELECT count(*) FROM ONLY " + q(tab.schema, tab.name)).get(0, 0, "-1"));
+                if (tab.rows < 0)
+                    continue;
+                long long n =
+                    std::stoll(t->exec("SELECT count(*) FROM ONLY " + q(tab.schema, tab.name))
+                                   .get(0, 0, "-1"));
                 if (n != tab.rows)
-                    throw Error(ExitCode::failed_clean, tab.qualified() + " has " + std::to_string(n) +
-                                                            " rows in " + options.into + ", the snapshot " +
-                                                            std::to_string(tab.rows) + "; the new database was dropped");
+                    throw Error(ExitCode::failed_clean,
+                                tab.qualified() + " has " + std::to_string(n) + " rows in " +
+                                    options.into + ", the snapshot " + std::to_string(tab.rows) +
+                                    "; the new database was dropped");
                 res.rows += n;
             }
         } catch (...) {
             try {
-                s->exec("DROP DATABASE IF EXISTS " + text::quote_ident(options.into) + " WITH (FORCE)");
+                s->exec("DROP DATABASE IF EXISTS " + text::quote_ident(options.into) +
+                        " WITH (FORCE)");
             } catch (const std::exception& e) {
                 log::warn("could not drop {}: {}", options.into, e.what());
             }
@@ -1030,12 +1246,13 @@ public:
         row.details["rows"] = res.rows;
         history.append(row);
         res.duration_ms = std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
-        res.message = "restored snapshot " + m.id + " into the new database " + options.into + " (" +
-                      std::to_string(m.tables.size()) + " relation(s), " + std::to_string(res.rows) + " rows)";
+        res.message = "restored snapshot " + m.id + " into the new database " + options.into +
+                      " (" + std::to_string(m.tables.size()) + " relation(s), " +
+                      std::to_string(res.rows) + " rows)";
         return res;
     }
 
-private:
+  private:
     std::unique_ptr<db::Session> connect() {
         db::ConnectOptions co;
         co.connect_timeout = m_config.connect_timeout;
@@ -1049,7 +1266,8 @@ private:
 };
 
 void check_options(const RestoreOptions& o) {
-    if (o.snapshot_id.empty()) throw usage_error("restore needs --snapshot ID", "rollsafe snapshot list shows them");
+    if (o.snapshot_id.empty())
+        throw usage_error("restore needs --snapshot ID", "rollsafe snapshot list shows them");
     if (o.into.empty() == o.table.empty())
         throw usage_error("restore needs either --table T or --into NEWDB",
                           "e.g. rollsafe restore --snapshot ID --table orders");
@@ -1059,7 +1277,8 @@ void check_options(const RestoreOptions& o) {
 
 }  // namespace
 
-Restorer::Restorer(Config config, ProcessRunner& runner) : m_config(std::move(config)), m_runner(runner) {}
+Restorer::Restorer(Config config, ProcessRunner& runner)
+    : m_config(std::move(config)), m_runner(runner) {}
 
 RestorePlan Restorer::plan(const RestoreOptions& options) {
     check_options(options);
@@ -1071,21 +1290,24 @@ RestorePlan Restorer::plan(const RestoreOptions& options) {
         TableRestore restore(m_config, m_runner);
         return restore.prepare(options, true).plan;
     } catch (const db::DbError& e) {
-        throw Error(ExitCode::failed_clean, std::string("cannot plan the restore: ") + e.what() + "; nothing was changed");
+        throw Error(ExitCode::failed_clean,
+                    std::string("cannot plan the restore: ") + e.what() + "; nothing was changed");
     }
 }
 
 RestoreResult Restorer::run(const RestoreOptions& options) {
     check_options(options);
     try {
-        if (!options.into.empty()) return IntoRestore(m_config, m_runner).run(options);
+        if (!options.into.empty())
+            return IntoRestore(m_config, m_runner).run(options);
         TableRestore restore(m_config, m_runner);
         Job job = restore.prepare(options, false);
         return restore.run(job);
     } catch (const db::DbError& e) {
         // Every step that changes something rolls itself back (transactions, the staging schema
         // and a half-made --into database are dropped), so a database error here left nothing.
-        throw Error(ExitCode::failed_clean, std::string("restore failed: ") + e.what() + "; nothing was changed",
+        throw Error(ExitCode::failed_clean,
+                    std::string("restore failed: ") + e.what() + "; nothing was changed",
                     e.sqlstate() == "42501" ? "the restoring role lacks a privilege it needs" : "");
     }
 }

@@ -16,7 +16,7 @@ struct RestoreOptions {
     std::string mode = "swap";  // ... as: swap | data | side-by-side
     std::string into;           // ... or the whole snapshot into this new database
     bool dry_run = false;
-    std::string reason;         // recorded in the audit row
+    std::string reason;  // recorded in the audit row
     // Called at named points inside the swap or data transaction ("locked", "renamed", "moved",
     // "sequences", "repointed", "views"); an exception from it rolls everything back. Tests use
     // it to inject a conflict half-way.
@@ -34,7 +34,7 @@ struct Dependent {
 struct RestorePlan {
     std::string snapshot_id;
     std::string snapshot_created_at;
-    std::string table;   // qualified
+    std::string table;  // qualified
     std::string mode;
     std::string into;
     std::string staging_schema;
@@ -42,7 +42,8 @@ struct RestorePlan {
     bool table_exists = false;
     long long snapshot_rows = -1;
     long long current_rows = -1;
-    std::vector<std::string> objects;  // from the archive: "TABLE public.orders", "INDEX orders_user_idx", ...
+    std::vector<std::string>
+        objects;  // from the archive: "TABLE public.orders", "INDEX orders_user_idx", ...
     std::vector<Dependent> dependents;
     std::vector<std::string> blockers;  // why it cannot be done safely; empty when it can
     std::vector<std::string> steps;     // what happens, in order
@@ -65,7 +66,7 @@ struct RestoreResult {
 // locks cannot be had within timeouts.lock_retry_budget. Nothing is ever dropped with CASCADE:
 // the replaced table is renamed aside, never dropped.
 class Restorer {
-public:
+  public:
     explicit Restorer(Config config, ProcessRunner& runner = default_process_runner());
 
     // Returns the plan (verifying the snapshot first) without changing anything.
@@ -73,7 +74,7 @@ public:
     // Restores and appends an audit row (op "restore") to the history.
     RestoreResult run(const RestoreOptions& options);
 
-private:
+  private:
     Config m_config;
     ProcessRunner& m_runner;
 };

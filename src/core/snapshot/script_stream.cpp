@@ -29,7 +29,8 @@ ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
     if (::mkfifo(fifo.c_str(), 0600) != 0)
         throw Error(ExitCode::internal, fifo + ": mkfifo failed: " + std::strerror(errno));
     int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) throw Error(ExitCode::internal, fifo + ": cannot open: " + std::strerror(errno));
+    if (fd < 0)
+        throw Error(ExitCode::internal, fifo + ": cannot open: " + std::strerror(errno));
     spec.argv.push_back("--file=" + fifo);
 
     std::atomic<bool> done{false};
@@ -49,7 +50,8 @@ ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
     while (true) {
         pollfd p{fd, POLLIN, 0};
         int n = ::poll(&p, 1, 200);
-        if (n < 0 && errno != EINTR) break;
+        if (n < 0 && errno != EINTR)
+            break;
         if (n > 0 && (p.revents & (POLLIN | POLLHUP))) {
             ssize_t r = ::read(fd, buf.data(), buf.size());
             if (r > 0) {
@@ -62,23 +64,29 @@ ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
                 }
                 continue;
             }
-            if (r == 0 && (writer_seen || (p.revents & POLLHUP))) break;  // the writer closed
-            if (r < 0 && errno != EAGAIN && errno != EINTR) break;
+            if (r == 0 && (writer_seen || (p.revents & POLLHUP)))
+                break;  // the writer closed
+            if (r < 0 && errno != EAGAIN && errno != EINTR)
+                break;
         }
         // A child that failed before opening its output never connects: stop once it has ended
         // and nothing is left to read.
-        if (done && n == 0) break;
+        if (done && n == 0)
+            break;
     }
     ::close(fd);  // a writer still running now gets EPIPE and stops
     worker.join();
-    if (run_error) std::rethrow_exception(run_error);
-    if (data_error) std::rethrow_exception(data_error);
+    if (run_error)
+        std::rethrow_exception(run_error);
+    if (data_error)
+        std::rethrow_exception(data_error);
     return result;
 }
 
 void ScriptStream::line_outside(std::string_view line) {
     // "COPY public.orders (id, note) FROM stdin;"
-    if (!text::starts_with(line, "COPY ") || !text::ends_with(line, " FROM stdin;")) return;
+    if (!text::starts_with(line, "COPY ") || !text::ends_with(line, " FROM stdin;"))
+        return;
     std::string_view rest = line.substr(5, line.size() - 5 - std::strlen(" FROM stdin;"));
     std::string columns;
     auto paren = rest.find(" (");
@@ -89,7 +97,8 @@ void ScriptStream::line_outside(std::string_view line) {
     }
     m_in_copy = true;
     m_rows = 0;
-    if (m_handler.copy_start) m_handler.copy_start(split_qualified_name(std::string(name)), columns);
+    if (m_handler.copy_start)
+        m_handler.copy_start(split_qualified_name(std::string(name)), columns);
 }
 
 void ScriptStream::feed(std::string_view chunk) {
@@ -99,7 +108,8 @@ void ScriptStream::feed(std::string_view chunk) {
     const char* base = m_carry.data();
     while (true) {
         const void* nl = std::memchr(base + pos, '\n', m_carry.size() - pos);
-        if (!nl) break;
+        if (!nl)
+            break;
         std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
         std::string_view line(base + pos, end - pos);
         if (m_in_copy) {
@@ -107,12 +117,14 @@ void ScriptStream::feed(std::string_view chunk) {
                 if (m_handler.copy_data && pos > span_start)
                     m_handler.copy_data(std::string_view(base + span_start, pos - span_start));
                 m_in_copy = false;
-                if (m_handler.copy_end) m_handler.copy_end(m_rows);
+                if (m_handler.copy_end)
+                    m_handler.copy_end(m_rows);
             } else {
                 ++m_rows;
             }
             pos = end + 1;
-            if (!m_in_copy) span_start = pos;
+            if (!m_in_copy)
+                span_start = pos;
         } else {
             line_outside(line);
             pos = end + 1;

@@ -20,9 +20,10 @@ ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
 // (as [schema, name]) and column list text, copy_data gets complete data lines (in COPY text
 // format, without the "\." terminator), copy_end the number of rows of the block.
 class ScriptStream {
-public:
+  public:
     struct Handler {
-        std::function<void(const std::vector<std::string>& table, const std::string& columns)> copy_start;
+        std::function<void(const std::vector<std::string>& table, const std::string& columns)>
+            copy_start;
         std::function<void(std::string_view rows)> copy_data;
         std::function<void(long long rows)> copy_end;
     };
@@ -33,7 +34,7 @@ public:
     // Returns true when the stream ended inside a COPY block (a truncated script).
     bool inside_copy() const { return m_in_copy; }
 
-private:
+  private:
     void line_outside(std::string_view line);
 
     Handler m_handler;

@@ -8,7 +8,7 @@ namespace rollsafe::snapshot {
 // The catalog of a live database, read through a session (pg_class, pg_constraint, pg_inherits,
 // pg_depend, pg_proc, pg_trigger). Every method throws db::DbError.
 class SessionCatalog : public Catalog {
-public:
+  public:
     explicit SessionCatalog(db::Session& session) : m_session(session) {}
 
     std::optional<Relation> find_relation(const std::string& schema, const std::string& name,
@@ -20,7 +20,7 @@ public:
     FunctionInfo function_info(const std::string& schema, const std::string& name) override;
     std::vector<std::string> side_effects(const Relation& table) override;
 
-private:
+  private:
     std::vector<Relation> relations(const std::string& sql, const std::vector<db::Param>& params);
 
     db::Session& m_session;

@@ -34,19 +34,24 @@ std::string pattern(const std::string& schema, const std::string& name) {
 Error dump_failed(const ProcessResult& r, const std::string& dir, Millis lock_wait) {
     std::string err = r.err;
     if (r.term_signal == SIGXFSZ || err.find("No space left") != std::string::npos ||
-        err.find("File too large") != std::string::npos || err.find("Disk quota") != std::string::npos) {
+        err.find("File too large") != std::string::npos ||
+        err.find("Disk quota") != std::string::npos) {
         return Error(ExitCode::snapshot_failed,
-                     "pg_dump could not write the snapshot: no space left (disk full or file size limit) in " + dir +
-                         "; nothing was applied",
-                     "free space in snapshot.dir or remove old snapshots (rollsafe snapshot prune), then retry");
+                     "pg_dump could not write the snapshot: no space left (disk full or file size "
+                     "limit) in " +
+                         dir + "; nothing was applied",
+                     "free space in snapshot.dir or remove old snapshots (rollsafe snapshot "
+                     "prune), then retry");
     }
-    if (err.find("could not obtain lock") != std::string::npos || err.find("lock timeout") != std::string::npos) {
+    if (err.find("could not obtain lock") != std::string::npos ||
+        err.find("lock timeout") != std::string::npos) {
         return Error(ExitCode::snapshot_failed,
                      "pg_dump could not lock a table within " + format_duration(lock_wait) +
                          " (another session holds a conflicting lock); nothing was applied",
                      "retry when the table is not being altered, or raise timeouts.lock");
     }
-    return Error(ExitCode::snapshot_failed, "pg_dump failed: " + r.describe() + "; nothing was applied",
+    return Error(ExitCode::snapshot_failed,
+                 "pg_dump failed: " + r.describe() + "; nothing was applied",
                  std::string(text::trim(err)));
 }
 
@@ -63,11 +68,14 @@ std::unique_ptr<db::Session> SnapshotService::connect() const {
     return db::connect(Dsn::parse(m_config.database_url), o);
 }
 
-std::vector<TableEntry> describe_relations(db::Session& session, const std::vector<TouchedRelation>& relations) {
+std::vector<TableEntry> describe_relations(db::Session& session,
+                                           const std::vector<TouchedRelation>& relations) {
     std::vector<TableEntry> out;
-    if (relations.empty()) return out;
+    if (relations.empty())
+        return out;
     std::string oids = "{";
-    for (std::size_t i = 0; i < relations.size(); ++i) oids += (i ? "," : "") + std::to_string(relations[i].relation.oid);
+    for (std::size_t i = 0; i < relations.size(); ++i)
+        oids += (i ? "," : "") + std::to_string(relations[i].relation.oid);
     oids += "}";
     // pg_table_size() takes an ACCESS SHARE lock: behind a migration's ACCESS EXCLUSIVE lock it
     // would wait, so it gets a moment, then the page counts of the catalog (lock-free) stand in.
@@ -80,18 +88,23 @@ std::vector<TableEntry> describe_relations(db::Session& session, const std::vect
             {oids});
         tx.commit();
     } catch (const db::DbError& e) {
-        if (!e.lock_timeout()) throw;
+        if (!e.lock_timeout())
+            throw;
         r = session.exec_params(
             "SELECT c.oid::bigint, c.relkind::text, c.reltuples::bigint, "
-            "(c.relpages + coalesce(t.relpages, 0))::bigint * current_setting('block_size')::bigint, "
-            "(c.relpages + coalesce(t.relpages, 0) + coalesce((SELECT sum(i.relpages) FROM pg_index x "
+            "(c.relpages + coalesce(t.relpages, 0))::bigint * "
+            "current_setting('block_size')::bigint, "
+            "(c.relpages + coalesce(t.relpages, 0) + coalesce((SELECT sum(i.relpages) FROM "
+            "pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid), 0))::bigint "
             "* current_setting('block_size')::bigint "
-            "FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = ANY($1::oid[])",
+            "FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = "
+            "ANY($1::oid[])",
             {oids});
     }
     std::map<long long, std::size_t> row_of;
-    for (std::size_t i = 0; i < r.size(); ++i) row_of[std::stoll(r.get(i, 0))] = i;
+    for (std::size_t i = 0; i < r.size(); ++i)
+        row_of[std::stoll(r.get(i, 0))] = i;
     for (const auto& t : relations) {
         TableEntry e;
         e.schema = t.relation.schema;
@@ -117,11 +130,13 @@ std::vector<TouchedRelation> all_relations(db::Session& session) {
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname <> 'information_schema' "
         "AND n.nspname NOT LIKE 'pg\\_%' "
-        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND "
+        "d.objid = c.oid "
         "AND d.deptype = 'e') ORDER BY 2, 3");
     std::vector<TouchedRelation> out;
     for (std::size_t i = 0; i < r.size(); ++i) {
-        Relation rel{r.get(i, 1), r.get(i, 2), r.get(i, 3).empty() ? 'r' : r.get(i, 3)[0], std::stoll(r.get(i, 0))};
+        Relation rel{r.get(i, 1), r.get(i, 2), r.get(i, 3).empty() ? 'r' : r.get(i, 3)[0],
+                     std::stoll(r.get(i, 0))};
         out.push_back({rel, "full snapshot"});
     }
     return out;
@@ -164,7 +179,8 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     bool full = request.mode == "full";
     auto relations = full ? all_relations(*session) : request.relations;
     if (relations.empty() && !full)
-        throw usage_error("nothing to snapshot: no existing table was named", "name tables with --table, or use --mode full");
+        throw usage_error("nothing to snapshot: no existing table was named",
+                          "name tables with --table, or use --mode full");
     m.tables = describe_relations(*session, relations);
     long long total_bytes = 0;
     std::map<long long, long long> size_of;  // oid -> bytes, for progress
@@ -174,15 +190,17 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     }
 
     // One exported MVCC snapshot for pg_dump and the row counts, so both see the same rows.
-    db::Transaction tx(*session, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL lock_timeout = " +
-                                     text::quote_literal(std::to_string(m_config.lock_timeout.count()) + "ms"));
+    db::Transaction tx(
+        *session,
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL lock_timeout = " +
+            text::quote_literal(std::to_string(m_config.lock_timeout.count()) + "ms"));
     std::string exported = session->exec("SELECT pg_export_snapshot()").get(0, 0);
     PgTool tool = tool_future.get();
     require_tool_not_older(tool, server_num, server_version);
     m.pg_dump_version = tool.version;
     m.pg_dump_major = tool.major;
-    log::debug("snapshot: catalog read, MVCC snapshot {} exported, {} {} found after {} ms", exported, tool.path,
-               tool.version, ms_since(t0));
+    log::debug("snapshot: catalog read, MVCC snapshot {} exported, {} {} found after {} ms",
+               exported, tool.path, tool.version, ms_since(t0));
 
     TempArchive temp(m_store.dir(), m.id);
     ChildConnection conn(dsn);
@@ -190,12 +208,14 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     spec.argv = {tool.path,
                  "--format=custom",
                  "--file=" + temp.path(),
-                 "--lock-wait-timeout=" + std::to_string(std::max<long long>(m_config.lock_timeout.count(), 1)),
+                 "--lock-wait-timeout=" +
+                     std::to_string(std::max<long long>(m_config.lock_timeout.count(), 1)),
                  "--snapshot=" + exported,
                  "--no-password"};
     conn.apply(spec);
     if (!full)
-        for (const auto& t : relations) spec.argv.push_back("--table=" + pattern(t.relation.schema, t.relation.name));
+        for (const auto& t : relations)
+            spec.argv.push_back("--table=" + pattern(t.relation.schema, t.relation.name));
     std::string app = "rollsafe-snapshot-" + m.id;
     spec.env.emplace_back("PGAPPNAME", app);
     spec.new_process_group = true;
@@ -205,21 +225,25 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     std::set<long long> copied;
     long long current = 0;
     spec.on_tick = [&] {
-        if (ms_since(t0) < 1000) return;
+        if (ms_since(t0) < 1000)
+            return;
         try {
             auto r = session->exec_params(
-                "SELECT p.relid::bigint, p.bytes_processed FROM pg_stat_clear_snapshot() x, pg_stat_progress_copy p "
+                "SELECT p.relid::bigint, p.bytes_processed FROM pg_stat_clear_snapshot() x, "
+                "pg_stat_progress_copy p "
                 "JOIN pg_stat_activity a ON a.pid = p.pid WHERE a.application_name = $1",
                 {app});
             long long in_flight = 0;
             for (std::size_t i = 0; i < r.size(); ++i) {
                 long long relid = std::stoll(r.get(i, 0, "0"));
-                if (relid != current && current != 0) copied.insert(current);
+                if (relid != current && current != 0)
+                    copied.insert(current);
                 current = relid;
                 in_flight = std::stoll(r.get(i, 1, "0"));
             }
             long long done = in_flight;
-            for (auto oid : copied) done += size_of.count(oid) ? size_of[oid] : 0;
+            for (auto oid : copied)
+                done += size_of.count(oid) ? size_of[oid] : 0;
             progress.update(done);
         } catch (const std::exception&) {
             // Progress is cosmetic: never fail a dump for it.
@@ -229,40 +253,47 @@ Manifest SnapshotService::create(const CreateRequest& request) {
     auto r = m_runner.run(spec);
     progress.finish();
     if (r.interrupted)
-        throw Error(ExitCode::interrupted, "interrupted while taking snapshot " + m.id + "; nothing was applied",
+        throw Error(ExitCode::interrupted,
+                    "interrupted while taking snapshot " + m.id + "; nothing was applied",
                     "re-running is safe");
-    if (!r.ok()) throw dump_failed(r, m_store.dir(), m_config.lock_timeout);
+    if (!r.ok())
+        throw dump_failed(r, m_store.dir(), m_config.lock_timeout);
     log::debug("snapshot: pg_dump done after {} ms", ms_since(t0));
 
     // Exact row counts in the dump's own snapshot (ONLY: a partition's rows are its own entry).
     std::vector<std::size_t> counted;
     std::string count_sql;
     for (std::size_t i = 0; i < m.tables.size(); ++i) {
-        if (m.tables[i].kind != 'r' && m.tables[i].kind != 'p') continue;
-        count_sql += std::string(count_sql.empty() ? "SELECT " : ", ") + "(SELECT count(*) FROM ONLY " +
-                     text::quote_ident(m.tables[i].schema) + "." + text::quote_ident(m.tables[i].name) + ")";
+        if (m.tables[i].kind != 'r' && m.tables[i].kind != 'p')
+            continue;
+        count_sql += std::string(count_sql.empty() ? "SELECT " : ", ") +
+                     "(SELECT count(*) FROM ONLY " + text::quote_ident(m.tables[i].schema) + "." +
+                     text::quote_ident(m.tables[i].name) + ")";
         counted.push_back(i);
     }
     if (!count_sql.empty()) {
         try {
             auto counts = session->exec(count_sql);
-            for (std::size_t k = 0; k < counted.size(); ++k) m.tables[counted[k]].rows = std::stoll(counts.get(0, k, "-1"));
+            for (std::size_t k = 0; k < counted.size(); ++k)
+                m.tables[counted[k]].rows = std::stoll(counts.get(0, k, "-1"));
         } catch (const db::DbError& e) {
-            throw Error(ExitCode::snapshot_failed, std::string("cannot count the rows of the snapshot: ") + e.what());
+            throw Error(ExitCode::snapshot_failed,
+                        std::string("cannot count the rows of the snapshot: ") + e.what());
         }
     }
     tx.commit();
     log::debug("snapshot: rows counted after {} ms", ms_since(t0));
 
     struct stat st {};
-    if (::stat(temp.path().c_str(), &st) == 0) m.bytes = static_cast<long long>(st.st_size);
+    if (::stat(temp.path().c_str(), &st) == 0)
+        m.bytes = static_cast<long long>(st.st_size);
     m.sha256 = sha256_file(temp.path());
     temp.commit(m_store.archive_path(m));
     m.duration_ms = ms_since(t0);
     m_store.save(m);
     log::debug("snapshot: archive and manifest in place after {} ms", ms_since(t0));
-    log::info("snapshot {} taken: {} relation(s), {} ({} mode) in {}", m.id, m.tables.size(), human_bytes(m.bytes),
-              m.mode, human_duration(Millis(m.duration_ms)));
+    log::info("snapshot {} taken: {} relation(s), {} ({} mode) in {}", m.id, m.tables.size(),
+              human_bytes(m.bytes), m.mode, human_duration(Millis(m.duration_ms)));
     return m;
 }
 
@@ -277,11 +308,11 @@ VerifyResult SnapshotService::verify(const std::string& id) {
     } else {
         actual = sha256_file(path);
         if (actual != m.sha256)
-            res.problems.push_back(path + ": SHA-256 is " + actual + ", the manifest says " + m.sha256 +
-                                   ": the file is damaged or was changed");
+            res.problems.push_back(path + ": SHA-256 is " + actual + ", the manifest says " +
+                                   m.sha256 + ": the file is damaged or was changed");
         if (static_cast<long long>(st.st_size) != m.bytes)
-            res.problems.push_back(path + ": " + std::to_string(st.st_size) + " bytes, the manifest says " +
-                                   std::to_string(m.bytes));
+            res.problems.push_back(path + ": " + std::to_string(st.st_size) +
+                                   " bytes, the manifest says " + std::to_string(m.bytes));
     }
     std::map<std::string, long long> rows;
     if (res.problems.empty()) {
@@ -291,11 +322,14 @@ VerifyResult SnapshotService::verify(const std::string& id) {
         spec.kill_on_interrupt = true;
         std::string current;
         long long total = 0;
-        for (const auto& t : m.tables) total += t.bytes;
+        for (const auto& t : m.tables)
+            total += t.bytes;
         Progress progress("verify", total);
         long long streamed = 0;
         ScriptStream stream({[&](const std::vector<std::string>& table, const std::string&) {
-                                 current = table.size() == 2 ? Relation{table[0], table[1], 'r', 0}.qualified() : "";
+                                 current = table.size() == 2
+                                               ? Relation{table[0], table[1], 'r', 0}.qualified()
+                                               : "";
                              },
                              nullptr, [&](long long n) { rows[current] = n; }});
         auto r = run_streaming(m_runner, spec, [&](std::string_view chunk) {
@@ -304,17 +338,23 @@ VerifyResult SnapshotService::verify(const std::string& id) {
             progress.update(streamed);
         });
         progress.finish();
-        if (r.interrupted) throw Error(ExitCode::interrupted, "interrupted while verifying snapshot " + id);
-        if (!r.ok()) res.problems.push_back("full read failed: pg_restore " + r.describe());
-        else if (stream.inside_copy()) res.problems.push_back("full read failed: the archive ends inside a table's data");
+        if (r.interrupted)
+            throw Error(ExitCode::interrupted, "interrupted while verifying snapshot " + id);
+        if (!r.ok())
+            res.problems.push_back("full read failed: pg_restore " + r.describe());
+        else if (stream.inside_copy())
+            res.problems.push_back("full read failed: the archive ends inside a table's data");
         if (res.problems.empty()) {
             for (const auto& t : m.tables) {
-                if (t.rows < 0) continue;
+                if (t.rows < 0)
+                    continue;
                 auto it = rows.find(t.qualified());
                 long long found = it == rows.end() ? -1 : it->second;
                 if (found != t.rows)
-                    res.problems.push_back(t.qualified() + ": " + (found < 0 ? std::string("no data") : std::to_string(found)) +
-                                           " row(s) in the archive, the manifest says " + std::to_string(t.rows));
+                    res.problems.push_back(
+                        t.qualified() + ": " +
+                        (found < 0 ? std::string("no data") : std::to_string(found)) +
+                        " row(s) in the archive, the manifest says " + std::to_string(t.rows));
             }
         }
     }
@@ -336,13 +376,15 @@ Manifest SnapshotService::require_verified(const std::string& id) {
     if (m.verification && m.verification->ok && m.verification->sha256 == m.sha256) {
         std::string path = m_store.archive_path(m);
         struct stat st {};
-        if (::stat(path.c_str(), &st) == 0 && sha256_file(path) == m.sha256) return m;
+        if (::stat(path.c_str(), &st) == 0 && sha256_file(path) == m.sha256)
+            return m;
     }
     log::info("verifying snapshot {} (SHA-256 and a full read)", id);
     auto v = verify(id);
     if (!v.ok)
         throw Error(ExitCode::snapshot_failed,
-                    "snapshot " + id + " does not verify: " + text::join(v.problems, "; ") + "; nothing was changed",
+                    "snapshot " + id + " does not verify: " + text::join(v.problems, "; ") +
+                        "; nothing was changed",
                     "it cannot be restored from: pick another snapshot (rollsafe snapshot list)");
     return v.manifest;
 }

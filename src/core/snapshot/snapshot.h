@@ -17,9 +17,9 @@ namespace rollsafe::snapshot {
 
 // What to dump.
 struct CreateRequest {
-    std::string mode = "full";                // touched | full | tables
-    std::vector<TouchedRelation> relations;   // for touched and tables
-    std::vector<std::string> mode_reasons;    // why full was chosen, for the manifest
+    std::string mode = "full";               // touched | full | tables
+    std::vector<TouchedRelation> relations;  // for touched and tables
+    std::vector<std::string> mode_reasons;   // why full was chosen, for the manifest
     std::optional<BatchInfo> batch;
     std::string schema_version_before;
 };
@@ -35,7 +35,7 @@ struct VerifyResult {
 // snapshot.dir. Every failure to take a snapshot is Error(SNAPSHOT_FAILED) (exit 9), raised
 // before anything is applied; a signal gives Error(INTERRUPTED).
 class SnapshotService {
-public:
+  public:
     explicit SnapshotService(Config config, ProcessRunner& runner = default_process_runner());
 
     // Dumps what the request names (pg_dump -Fc from an argv vector, --lock-wait-timeout, a
@@ -58,14 +58,15 @@ public:
     // Opens a session with the configured DSN (Error(UNAVAILABLE) when unreachable).
     std::unique_ptr<db::Session> connect() const;
 
-private:
+  private:
     Config m_config;
     ProcessRunner& m_runner;
     SnapshotStore m_store;
 };
 
 // Returns the catalog facts (kind, row estimate, sizes) of relations, in the same order.
-std::vector<TableEntry> describe_relations(db::Session& session, const std::vector<TouchedRelation>& relations);
+std::vector<TableEntry> describe_relations(db::Session& session,
+                                           const std::vector<TouchedRelation>& relations);
 
 // Returns every table, view, materialized view and sequence outside the system schemas.
 std::vector<TouchedRelation> all_relations(db::Session& session);

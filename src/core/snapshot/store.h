@@ -13,7 +13,7 @@ namespace rollsafe::snapshot {
 // snapshot folder, held with flock so that cleanup never removes a live one. Removed on
 // destruction unless committed.
 class TempArchive {
-public:
+  public:
     // Creates the file (O_EXCL, 0600); throws Error(SNAPSHOT_FAILED).
     TempArchive(const std::string& dir, const std::string& id);
     ~TempArchive();
@@ -25,7 +25,7 @@ public:
     // Error(SNAPSHOT_FAILED).
     void commit(const std::string& final_path);
 
-private:
+  private:
     std::string m_dir;
     std::string m_path;
     int m_fd = -1;
@@ -41,7 +41,7 @@ struct PruneResult {
 
 // The snapshot folder: <id>.dump archives with <id>.json manifests.
 class SnapshotStore {
-public:
+  public:
     // dir may be relative to the working folder; it is made absolute.
     explicit SnapshotStore(std::string dir);
 
@@ -67,9 +67,10 @@ public:
     // Removes snapshots of `database` (all databases when empty) beyond the newest `keep`, and
     // those older than max_age (0: no age limit; the newest one is always kept unless keep is 0),
     // plus archives left without a manifest. Nothing is removed with dry_run.
-    PruneResult prune(int keep, Millis max_age, const std::string& database, bool dry_run, std::time_t now) const;
+    PruneResult prune(int keep, Millis max_age, const std::string& database, bool dry_run,
+                      std::time_t now) const;
 
-private:
+  private:
     std::string m_dir;
 };
 

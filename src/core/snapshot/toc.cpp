@@ -9,18 +9,38 @@ namespace rollsafe::snapshot {
 namespace {
 
 // Multi-word kinds first, so that "TABLE DATA" wins over "TABLE".
-const std::vector<std::string> kDescs = {"MATERIALIZED VIEW DATA", "SEQUENCE OWNED BY", "PUBLICATION TABLES IN SCHEMA",
-                                         "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY", "TEXT SEARCH PARSER",
-                                         "TEXT SEARCH TEMPLATE", "FOREIGN DATA WRAPPER", "PROCEDURAL LANGUAGE",
-                                         "MATERIALIZED VIEW", "PUBLICATION TABLE", "CHECK CONSTRAINT", "FK CONSTRAINT",
-                                         "OPERATOR CLASS", "OPERATOR FAMILY", "SECURITY LABEL", "FOREIGN SERVER",
-                                         "EVENT TRIGGER", "FOREIGN TABLE", "DEFAULT ACL", "ROW SECURITY", "SEQUENCE SET",
-                                         "INDEX ATTACH", "TABLE ATTACH", "LARGE OBJECT", "USER MAPPING", "SHELL TYPE",
+const std::vector<std::string> kDescs = {"MATERIALIZED VIEW DATA",
+                                         "SEQUENCE OWNED BY",
+                                         "PUBLICATION TABLES IN SCHEMA",
+                                         "TEXT SEARCH CONFIGURATION",
+                                         "TEXT SEARCH DICTIONARY",
+                                         "TEXT SEARCH PARSER",
+                                         "TEXT SEARCH TEMPLATE",
+                                         "FOREIGN DATA WRAPPER",
+                                         "PROCEDURAL LANGUAGE",
+                                         "MATERIALIZED VIEW",
+                                         "PUBLICATION TABLE",
+                                         "CHECK CONSTRAINT",
+                                         "FK CONSTRAINT",
+                                         "OPERATOR CLASS",
+                                         "OPERATOR FAMILY",
+                                         "SECURITY LABEL",
+                                         "FOREIGN SERVER",
+                                         "EVENT TRIGGER",
+                                         "FOREIGN TABLE",
+                                         "DEFAULT ACL",
+                                         "ROW SECURITY",
+                                         "SEQUENCE SET",
+                                         "INDEX ATTACH",
+                                         "TABLE ATTACH",
+                                         "LARGE OBJECT",
+                                         "USER MAPPING",
+                                         "SHELL TYPE",
                                          "TABLE DATA"};
 
 const std::set<std::string> kPre = {"TABLE", "SEQUENCE", "SEQUENCE OWNED BY", "DEFAULT"};
-const std::set<std::string> kPost = {"CONSTRAINT", "CHECK CONSTRAINT", "INDEX", "TRIGGER",
-                                     "ROW SECURITY", "POLICY", "RULE", "STATISTICS"};
+const std::set<std::string> kPost = {"CONSTRAINT",   "CHECK CONSTRAINT", "INDEX", "TRIGGER",
+                                     "ROW SECURITY", "POLICY",           "RULE",  "STATISTICS"};
 const std::set<std::string> kAttached = {"COMMENT", "ACL", "SECURITY LABEL"};
 const std::set<std::string> kRelations = {"TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"};
 
@@ -30,17 +50,22 @@ std::vector<TocEntry> parse_toc(const std::string& listing) {
     std::vector<TocEntry> out;
     for (const auto& raw : text::split(listing, '\n')) {
         std::string line = raw;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
         if (text::starts_with(line, ";\tdepends on:") || text::starts_with(line, "; depends on:")) {
-            if (out.empty()) continue;
+            if (out.empty())
+                continue;
             auto list = line.substr(line.find(':') + 1);
             for (const auto& d : text::split(list, ' '))
-                if (!d.empty()) out.back().deps.push_back(std::stoi(d));
+                if (!d.empty())
+                    out.back().deps.push_back(std::stoi(d));
             continue;
         }
-        if (line.empty() || line[0] == ';') continue;
+        if (line.empty() || line[0] == ';')
+            continue;
         auto semi = line.find(';');
-        if (semi == std::string::npos) continue;
+        if (semi == std::string::npos)
+            continue;
         TocEntry e;
         try {
             e.id = std::stoi(line.substr(0, semi));
@@ -51,9 +76,11 @@ std::vector<TocEntry> parse_toc(const std::string& listing) {
         // "<id>; <catalog oid> <oid> <desc> <schema> <tag> <owner>"
         std::string rest = line.substr(semi + 1);
         auto fields = text::split(std::string(text::trim(rest)), ' ');
-        if (fields.size() < 3) continue;
+        if (fields.size() < 3)
+            continue;
         std::string after_oids;
-        for (std::size_t i = 2; i < fields.size(); ++i) after_oids += (i > 2 ? " " : "") + fields[i];
+        for (std::size_t i = 2; i < fields.size(); ++i)
+            after_oids += (i > 2 ? " " : "") + fields[i];
         e.desc.clear();
         for (const auto& d : kDescs) {
             if (text::starts_with(after_oids, d + " ")) {
@@ -61,12 +88,14 @@ std::vector<TocEntry> parse_toc(const std::string& listing) {
                 break;
             }
         }
-        if (e.desc.empty()) e.desc = after_oids.substr(0, after_oids.find(' '));
+        if (e.desc.empty())
+            e.desc = after_oids.substr(0, after_oids.find(' '));
         e.rest = after_oids.size() > e.desc.size() ? after_oids.substr(e.desc.size() + 1) : "";
         auto sp = e.rest.find(' ');
         e.schema = e.rest.substr(0, sp);
         auto last = e.rest.rfind(' ');
-        if (sp != std::string::npos && last != std::string::npos && last > sp) e.tag = e.rest.substr(sp + 1, last - sp - 1);
+        if (sp != std::string::npos && last != std::string::npos && last > sp)
+            e.tag = e.rest.substr(sp + 1, last - sp - 1);
         out.push_back(e);
     }
     return out;
@@ -80,8 +109,8 @@ std::vector<TocEntry> TableSelection::definitions() const {
     return out;
 }
 
-std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, const std::string& schema,
-                                           const std::string& name) {
+std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc,
+                                           const std::string& schema, const std::string& name) {
     const TocEntry* table = nullptr;
     for (const auto& e : toc) {
         if (e.desc == "TABLE" && text::starts_with(e.rest, schema + " " + name + " ")) {
@@ -89,9 +118,11 @@ std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, con
             break;
         }
     }
-    if (!table) return std::nullopt;
+    if (!table)
+        return std::nullopt;
     std::map<int, const TocEntry*> by_id;
-    for (const auto& e : toc) by_id[e.id] = &e;
+    for (const auto& e : toc)
+        by_id[e.id] = &e;
 
     enum Phase { none = 0, pre = 1, data = 2, post = 3, fk = 4 };
     std::map<int, int> phase;  // selected id -> phase
@@ -101,7 +132,8 @@ std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, con
     while (changed) {
         changed = false;
         for (const auto& e : toc) {
-            if (phase.count(e.id) || others.count(e.id)) continue;
+            if (phase.count(e.id) || others.count(e.id))
+                continue;
             bool on_selected = false;
             int dep_phase = pre;
             bool on_other_relation = false;
@@ -114,7 +146,8 @@ std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, con
                     on_other_relation = true;
                 }
             }
-            if (!on_selected) continue;
+            if (!on_selected)
+                continue;
             changed = true;
             int p = none;
             if (e.desc == "FK CONSTRAINT") {
@@ -131,8 +164,10 @@ std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, con
             } else if (kAttached.count(e.desc)) {
                 p = dep_phase == data ? pre : dep_phase;
             }
-            if (p == none) others.insert(e.id);
-            else phase[e.id] = p;
+            if (p == none)
+                others.insert(e.id);
+            else
+                phase[e.id] = p;
         }
     }
     TableSelection sel;
@@ -143,18 +178,21 @@ std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, con
             continue;
         }
         auto it = phase.find(e.id);
-        if (it == phase.end()) continue;
+        if (it == phase.end())
+            continue;
         switch (it->second) {
             case pre:
                 sel.pre.push_back(e);
-                if (e.desc == "SEQUENCE") sel.sequences.push_back(e);
+                if (e.desc == "SEQUENCE")
+                    sel.sequences.push_back(e);
                 break;
             case data:
                 (e.desc == "TABLE DATA" ? sel.data : sel.sequence_sets).push_back(e);
                 break;
             case post:
                 sel.post.push_back(e);
-                if (e.desc == "STATISTICS") sel.statistics.push_back(e);
+                if (e.desc == "STATISTICS")
+                    sel.statistics.push_back(e);
                 break;
             case fk:
                 sel.foreign_keys.push_back(e);
@@ -168,7 +206,8 @@ std::optional<TableSelection> select_table(const std::vector<TocEntry>& toc, con
 
 std::string list_file(const std::vector<TocEntry>& entries) {
     std::string out;
-    for (const auto& e : entries) out += e.line + "\n";
+    for (const auto& e : entries)
+        out += e.line + "\n";
     return out;
 }
 

@@ -18,7 +18,9 @@ struct Relation {
 
     // Returns "schema.name" with both parts quoted when needed.
     std::string qualified() const;
-    friend bool operator==(const Relation& a, const Relation& b) { return a.schema == b.schema && a.name == b.name; }
+    friend bool operator==(const Relation& a, const Relation& b) {
+        return a.schema == b.schema && a.name == b.name;
+    }
     friend bool operator<(const Relation& a, const Relation& b) {
         return a.schema != b.schema ? a.schema < b.schema : a.name < b.name;
     }
@@ -34,11 +36,12 @@ struct FunctionInfo {
 // The catalog lookups the analysis needs: a real one reads pg_catalog through a session, unit
 // tests use a fake. Every method answers for the database as it is before the batch runs.
 class Catalog {
-public:
+  public:
     virtual ~Catalog() = default;
     // Resolves a relation name; an empty schema searches search_path (empty: the session's
     // default). Returns nullopt when no such relation exists (yet).
-    virtual std::optional<Relation> find_relation(const std::string& schema, const std::string& name,
+    virtual std::optional<Relation> find_relation(const std::string& schema,
+                                                  const std::string& name,
                                                   const std::vector<std::string>& search_path) = 0;
     // Returns the table an index belongs to, or nullopt.
     virtual std::optional<Relation> table_of_index(const Relation& index) = 0;
@@ -57,21 +60,22 @@ public:
 
 // One statement to analyze: its parse tree and where it comes from.
 struct StatementInput {
-    int step = 0;            // migrations in a batch run one after another; search_path resets
-    std::string where;       // file:line:col for messages
-    nlohmann::json node;     // {"AlterTableStmt": {...}}
+    int step = 0;         // migrations in a batch run one after another; search_path resets
+    std::string where;    // file:line:col for messages
+    nlohmann::json node;  // {"AlterTableStmt": {...}}
 };
 
 // Why a relation is in the snapshot.
 struct TouchedRelation {
     Relation relation;
-    std::string why;  // "ALTER TABLE at migrations/0003_x.up.sql:2:1", "references public.orders by FK"
+    std::string
+        why;  // "ALTER TABLE at migrations/0003_x.up.sql:2:1", "references public.orders by FK"
 };
 
 // The result of the analysis: either the relations to dump, or full with the reasons.
 struct TouchedResult {
     bool full = false;
-    std::vector<std::string> full_reasons;  // "migrations/0004_x.up.sql:3:1: DO block: ..."
+    std::vector<std::string> full_reasons;   // "migrations/0004_x.up.sql:3:1: DO block: ..."
     std::vector<TouchedRelation> relations;  // targets first, then their FK dependents
 };
 
