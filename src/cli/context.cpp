@@ -45,10 +45,12 @@ EngineHooks hooks_for(Context& ctx) {
     auto hooks = default_engine_hooks(ctx.config);
     hooks.freeze_changed = [&ctx](const std::optional<History::Freeze>& f) {
         const auto& path = ctx.config.lockfile_path;
-        if (path.empty()) return;
+        if (path.empty())
+            return;
         try {
             if (f) {
-                if (!ctx.lockfile) ctx.lockfile = std::make_unique<Lockfile>(path);
+                if (!ctx.lockfile)
+                    ctx.lockfile = std::make_unique<Lockfile>(path);
                 ctx.lockfile->set_frozen(f->reason, f->exit_code, f->version);
             } else if (read_lockfile(path).kind == LockfileStatus::Kind::frozen) {
                 ::unlink(path.c_str());
@@ -62,7 +64,8 @@ EngineHooks hooks_for(Context& ctx) {
 
 void write_metrics(Context& ctx, const std::string& command, int exit_code, double seconds) {
     const auto& path = ctx.globals.metrics_file;
-    if (path.empty()) return;
+    if (path.empty())
+        return;
     std::string version = "", pending = "NaN", frozen = "NaN";
     try {
         Engine engine(ctx.config);
@@ -75,21 +78,30 @@ void write_metrics(Context& ctx, const std::string& command, int exit_code, doub
     }
     std::string label = "{command=\"" + command + "\"}";
     std::string numeric = "NaN";
-    if (!version.empty() && version.find_first_not_of("0123456789") == std::string::npos && version.size() < 16)
+    if (!version.empty() && version.find_first_not_of("0123456789") == std::string::npos &&
+        version.size() < 16)
         numeric = std::to_string(std::stoll(version));
-    auto metric = [](const std::string& name, const std::string& help, const std::string& labels, const std::string& value) {
-        return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + labels + " " + value + "\n";
+    auto metric = [](const std::string& name, const std::string& help, const std::string& labels,
+                     const std::string& value) {
+        return "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + labels +
+               " " + value + "\n";
     };
     std::string out;
-    out += metric("rollsafe_last_run_exit_code", "Exit code of the last rollsafe run (docs/exit-codes.md).", label, std::to_string(exit_code));
-    out += metric("rollsafe_last_run_success", "1 when the last run exited 0.", label, exit_code == 0 ? "1" : "0");
-    out += metric("rollsafe_last_run_duration_seconds", "Wall time of the last run.", label, std::to_string(seconds));
-    out += metric("rollsafe_last_run_timestamp_seconds", "When the last run ended (Unix time).", label,
-                  std::to_string(static_cast<long long>(std::time(nullptr))));
-    out += metric("rollsafe_schema_version", "Newest applied migration version (NaN when not numeric).", "", numeric);
+    out += metric("rollsafe_last_run_exit_code",
+                  "Exit code of the last rollsafe run (docs/exit-codes.md).", label,
+                  std::to_string(exit_code));
+    out += metric("rollsafe_last_run_success", "1 when the last run exited 0.", label,
+                  exit_code == 0 ? "1" : "0");
+    out += metric("rollsafe_last_run_duration_seconds", "Wall time of the last run.", label,
+                  std::to_string(seconds));
+    out += metric("rollsafe_last_run_timestamp_seconds", "When the last run ended (Unix time).",
+                  label, std::to_string(static_cast<long long>(std::time(nullptr))));
+    out += metric("rollsafe_schema_version",
+                  "Newest applied migration version (NaN when not numeric).", "", numeric);
     out += metric("rollsafe_schema_version_info", "Newest applied migration version as a label.",
                   "{version=\"" + version + "\"}", "1");
-    out += metric("rollsafe_pending_migrations", "Migrations in the files not applied yet.", "", pending);
+    out += metric("rollsafe_pending_migrations", "Migrations in the files not applied yet.", "",
+                  pending);
     out += metric("rollsafe_frozen", "1 while a freeze is in force.", "", frozen);
     try {
         fs::write_file_atomic(path, out, 0644);

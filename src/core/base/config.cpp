@@ -107,8 +107,9 @@ const std::vector<Key>& keys() {
                    "with --targets: what the rest of a wave does when one of its targets fails"),
         INT_KEY("fleet.shard_count", fleet_shard_count,
                 "with --targets: shards the fleet is split into (the Indexed Job's completions)"),
-        DUR_KEY("fleet.wave_wait", fleet_wave_wait,
-                "with --targets and shards: how long a shard waits for earlier waves in other shards"),
+        DUR_KEY(
+            "fleet.wave_wait", fleet_wave_wait,
+            "with --targets and shards: how long a shard waits for earlier waves in other shards"),
         CHOICE_KEY("log.format", log_format, "text|json", "log format on stderr"),
     };
     return k;
@@ -343,7 +344,8 @@ Config load_config(const ConfigSources& sources) {
         if (!text::starts_with(var, "ROLLSAFE_") || text::starts_with(var, "ROLLSAFE_TEST_"))
             continue;
         const auto& others = other_environment_variables();
-        if (std::find(others.begin(), others.end(), var) != others.end()) continue;
+        if (std::find(others.begin(), others.end(), var) != others.end())
+            continue;
         bool known = false;
         for (const auto& k : keys())
             known = known || env_name(k.name) == var;

@@ -40,13 +40,13 @@ struct Config {
     bool freeze_on_failed_clean = false;
     bool freeze_on_rollback = false;
     // [check]
-    std::string check_level = "error";  // error | warn | off
-    int pg_version = 0;                 // 0: the server's, or 15 without a server
+    std::string check_level = "error";   // error | warn | off
+    int pg_version = 0;                  // 0: the server's, or 15 without a server
     std::string check_layers = "rules";  // layers `up` runs first: rules,diff,contracts,roundtrip
     // [fleet] (docs/fleet.md)
-    int fleet_parallel = 4;                      // targets worked on at once
-    std::string fleet_on_failure = "stop";       // stop | continue (within a wave)
-    int fleet_shard_count = 1;                   // pods of the Indexed Job
+    int fleet_parallel = 4;                            // targets worked on at once
+    std::string fleet_on_failure = "stop";             // stop | continue (within a wave)
+    int fleet_shard_count = 1;                         // pods of the Indexed Job
     Millis fleet_wave_wait{std::chrono::minutes(30)};  // how long a shard waits for earlier waves
     // [log]
     std::string log_format = "text";  // text | json

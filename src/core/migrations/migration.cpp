@@ -75,12 +75,14 @@ Script make_script(const std::string& path, std::string text, int first_line,
     s.drift_sha256 = sha256_hex(sql::normalized_for_drift(text));
     s.directives = parse_directives(text, path, first_line, problems);
     s.text = std::move(text);
-    if (parse) ensure_parsed(s, problems);
+    if (parse)
+        ensure_parsed(s, problems);
     return s;
 }
 
 void ensure_parsed(Script& s, std::vector<Diagnostic>& problems) {
-    if (s.parsed) return;
+    if (s.parsed)
+        return;
     s.parsed = true;
     auto parsed = sql::parse_script(s.text);
     if (parsed.error) {
@@ -94,7 +96,8 @@ void ensure_parsed(Script& s, std::vector<Diagnostic>& problems) {
 }
 
 bool has_no_statements(const Script& s) {
-    if (s.parsed) return s.statements.empty();
+    if (s.parsed)
+        return s.statements.empty();
     return sql::skip_space_and_comments(s.text, 0) >= s.text.size();
 }
 

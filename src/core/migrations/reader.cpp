@@ -298,9 +298,9 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                 make_script(f.path, sections.up->first, sections.up->second, problems, parse),
                 sections.up_no_transaction);
             if (sections.down) {
-                m.down = script_with_notx(
-                    make_script(f.path, sections.down->first, sections.down->second, problems, parse),
-                    sections.down_no_transaction);
+                m.down = script_with_notx(make_script(f.path, sections.down->first,
+                                                      sections.down->second, problems, parse),
+                                          sections.down_no_transaction);
             }
         } else {
             m.up = make_script(f.path, *content, 1, problems, parse);
