@@ -45,7 +45,8 @@ void write_project(const std::string& dir, int n, bool dbmate_layout) {
         std::string up = "CREATE TABLE " + table + " (id bigint PRIMARY KEY, v text);\n";
         std::string down = "DROP TABLE " + table + ";\n";
         if (dbmate_layout) {
-            fs::write_file_atomic(dir + "/" + v + "_" + table + ".sql", "-- migrate:up\n" + up + "\n-- migrate:down\n" + down, 0644);
+            fs::write_file_atomic(dir + "/" + v + "_" + table + ".sql",
+                                  "-- migrate:up\n" + up + "\n-- migrate:down\n" + down, 0644);
         } else {
             fs::write_file_atomic(dir + "/" + v + "_" + table + ".up.sql", up, 0644);
             fs::write_file_atomic(dir + "/" + v + "_" + table + ".down.sql", down, 0644);
@@ -54,10 +55,13 @@ void write_project(const std::string& dir, int n, bool dbmate_layout) {
 }
 
 std::string floor_script(int n) {
-    std::string s = "CREATE TABLE bench_history (version text PRIMARY KEY, applied_at timestamptz DEFAULT now());\n";
+    std::string s =
+        "CREATE TABLE bench_history (version text PRIMARY KEY, applied_at timestamptz DEFAULT "
+        "now());\n";
     for (int i = 1; i <= n; ++i) {
         std::string t = "t" + std::to_string(i);
-        s += "BEGIN;\nCREATE TABLE " + t + " (id bigint PRIMARY KEY, v text);\nINSERT INTO bench_history (version) VALUES ('" +
+        s += "BEGIN;\nCREATE TABLE " + t +
+             " (id bigint PRIMARY KEY, v text);\nINSERT INTO bench_history (version) VALUES ('" +
              std::to_string(i) + "');\nCOMMIT;\n";
     }
     return s;
@@ -71,16 +75,21 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-        if (a == "--migrations") n = std::stoi(next());
-        else if (a == "--rounds") rounds = std::stoi(next());
-        else if (a == "--status-migrations") status_n = std::stoi(next());
-        else if (a == "--dbmate") dbmate = next();
+        if (a == "--migrations")
+            n = std::stoi(next());
+        else if (a == "--rounds")
+            rounds = std::stoi(next());
+        else if (a == "--status-migrations")
+            status_n = std::stoi(next());
+        else if (a == "--dbmate")
+            dbmate = next();
     }
     log::Options lo;
     lo.verbosity = -1;
     log::init(lo);
     PgSandbox sandbox;
-    std::printf("PgSandbox ready in %lld ms (cold start)\n", static_cast<long long>(sandbox.startup_time().count()));
+    std::printf("PgSandbox ready in %lld ms (cold start)\n",
+                static_cast<long long>(sandbox.startup_time().count()));
     auto work = fs::make_temp_dir(fs::temp_root() + "/rollsafe-bench-XXXXXX");
     write_project(work + "/native", n, false);
     write_project(work + "/dbmate", n, true);
@@ -94,7 +103,8 @@ int main(int argc, char** argv) {
             std::string name = "b" + std::to_string(db++);
             sandbox.create_database(name);
             ProcessSpec s;
-            s.argv = {ROLLSAFE_BINARY, "up", "--migrations", work + "/native", "--snapshot-mode", "none", "-q"};
+            s.argv = {ROLLSAFE_BINARY, "up", "--migrations", work + "/native", "--snapshot-mode",
+                      "none",          "-q"};
             s.env = {{"DATABASE_URL", sandbox.url(name)}};
             t_rollsafe.push_back(run_timed(s));
         }
@@ -102,7 +112,15 @@ int main(int argc, char** argv) {
             std::string name = "b" + std::to_string(db++);
             sandbox.create_database(name);
             ProcessSpec s;
-            s.argv = {psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", sandbox.conninfo(name), "-f", work + "/floor.sql"};
+            s.argv = {psql,
+                      "-X",
+                      "-q",
+                      "-v",
+                      "ON_ERROR_STOP=1",
+                      "-d",
+                      sandbox.conninfo(name),
+                      "-f",
+                      work + "/floor.sql"};
             t_floor.push_back(run_timed(s));
         }
         if (!dbmate.empty()) {
@@ -111,17 +129,26 @@ int main(int argc, char** argv) {
             ProcessSpec s;
             std::string url = "postgres://postgres@/" + name + "?socket=" + sandbox.socket_dir() +
                               "&port=" + std::to_string(sandbox.port()) + "&sslmode=disable";
-            s.argv = {dbmate, "--url", url, "--migrations-dir", work + "/dbmate", "--no-dump-schema", "up"};
+            s.argv = {
+                dbmate, "--url", url, "--migrations-dir", work + "/dbmate", "--no-dump-schema",
+                "up"};
             t_dbmate.push_back(run_timed(s));
         }
     }
     double mr = median(t_rollsafe), mf = median(t_floor);
-    std::printf("\napply %d one-table migrations, %d rounds interleaved (median seconds)\n", n, rounds);
+    std::printf("\napply %d one-table migrations, %d rounds interleaved (median seconds)\n", n,
+                rounds);
     std::printf("  floor (psql, BEGIN; DDL; INSERT history; COMMIT)  %.3f s\n", mf);
-    std::printf("  rollsafe up                                        %.3f s   rollsafe/floor = %.2fx (goal <= 1.15x)\n", mr, mr / mf);
+    std::printf(
+        "  rollsafe up                                        %.3f s   rollsafe/floor = %.2fx "
+        "(goal <= 1.15x)\n",
+        mr, mr / mf);
     if (!t_dbmate.empty()) {
         double md = median(t_dbmate);
-        std::printf("  dbmate up                                          %.3f s   rollsafe/dbmate = %.2fx\n", md, mr / md);
+        std::printf(
+            "  dbmate up                                          %.3f s   rollsafe/dbmate = "
+            "%.2fx\n",
+            md, mr / md);
     }
 
     // status on status_n applied migrations, cold process each time.
@@ -130,7 +157,8 @@ int main(int argc, char** argv) {
     sandbox.create_database("status");
     {
         ProcessSpec s;
-        s.argv = {ROLLSAFE_BINARY, "up", "--migrations", status_dir, "--snapshot-mode", "none", "-q"};
+        s.argv = {ROLLSAFE_BINARY, "up", "--migrations", status_dir, "--snapshot-mode",
+                  "none",          "-q"};
         s.env = {{"DATABASE_URL", sandbox.url("status")}};
         run_timed(s);
     }
@@ -142,7 +170,9 @@ int main(int argc, char** argv) {
         t_status.push_back(run_timed(s));
     }
     double ms = median(t_status) * 1000;
-    std::printf("\nstatus on %d applied migrations, cold process, median of 10: %.1f ms (goal < 50 ms)\n", status_n, ms);
+    std::printf(
+        "\nstatus on %d applied migrations, cold process, median of 10: %.1f ms (goal < 50 ms)\n",
+        status_n, ms);
     fs::remove_all(work);
     return 0;
 }

@@ -8,7 +8,8 @@ namespace rollsafe::cli {
 int run_down(Context& ctx, const DownArgs& args) {
     Engine engine(ctx.config, hooks_for(ctx));
     DownOptions o;
-    if (!args.to.empty()) o.to_version = args.to;
+    if (!args.to.empty())
+        o.to_version = args.to;
     o.steps = args.steps;
     o.atomic = args.atomic;
     o.use_file = args.use_file;
@@ -24,7 +25,8 @@ int run_down(Context& ctx, const DownArgs& args) {
         }
         std::fputs(plan_text(plan).c_str(), stderr);
         if (!ctx.confirm("Revert these " + std::to_string(plan.steps.size()) + " migration(s)?"))
-            throw usage_error("not confirmed; nothing was changed", "pass --yes to skip the question");
+            throw usage_error("not confirmed; nothing was changed",
+                              "pass --yes to skip the question");
     }
     return finish_run(ctx, engine.down(o), args.dry_run);
 }

@@ -9,7 +9,8 @@ int run_gate(Context& ctx, const GateArgs& args) {
     o.release = args.release;
     if (!args.wait.empty()) {
         auto w = parse_duration(args.wait);
-        if (!w) throw usage_error("--wait \"" + args.wait + "\" is not a duration", "e.g. --wait 300s");
+        if (!w)
+            throw usage_error("--wait \"" + args.wait + "\" is not a duration", "e.g. --wait 300s");
         o.wait = *w;
     }
     auto g = engine.gate(o);
@@ -24,15 +25,18 @@ int run_gate(Context& ctx, const GateArgs& args) {
                               {"incompatible", g.incompatible},
                               {"polls", g.polls},
                               {"message", g.message}};
-        if (!g.hint.empty()) doc["hint"] = g.hint;
+        if (!g.hint.empty())
+            doc["hint"] = g.hint;
         ctx.print_json(doc);
     } else if (g.code == ExitCode::ok) {
         ctx.print(g.message);
     } else {
-        std::fputs(("rollsafe: " + g.message + "\n" + (g.hint.empty() ? "" : "hint: " + g.hint + "\n") + "exit " +
-                    std::to_string(static_cast<int>(g.code)) + " " + std::string(exit_code_name(g.code)) + "\n")
-                       .c_str(),
-                   stderr);
+        std::fputs(
+            ("rollsafe: " + g.message + "\n" + (g.hint.empty() ? "" : "hint: " + g.hint + "\n") +
+             "exit " + std::to_string(static_cast<int>(g.code)) + " " +
+             std::string(exit_code_name(g.code)) + "\n")
+                .c_str(),
+            stderr);
     }
     return static_cast<int>(g.code);
 }

@@ -13,7 +13,8 @@ int run_report(Context& ctx, const ReportArgs& args) {
         f.since = args.since;
     } else {
         auto last = parse_duration(args.last.empty() ? "24h" : args.last);
-        if (!last) throw usage_error("--last \"" + args.last + "\" is not a duration", "e.g. --last 24h");
+        if (!last)
+            throw usage_error("--last \"" + args.last + "\" is not a duration", "e.g. --last 24h");
         std::time_t t = std::time(nullptr) - static_cast<std::time_t>(last->count() / 1000);
         std::tm tm{};
         gmtime_r(&t, &tm);
@@ -23,12 +24,16 @@ int run_report(Context& ctx, const ReportArgs& args) {
     }
     auto rows = engine.history(f);
     bool frozen = false;
-    if (!rows.empty()) frozen = engine.history_store().freeze().has_value();
+    if (!rows.empty())
+        frozen = engine.history_store().freeze().has_value();
     auto rep = build_report(rows, Dsn::parse(ctx.config.database_url).display(), frozen);
     std::string format = args.format.empty() ? ctx.globals.output : args.format;
-    if (format == "json") ctx.print_json(rep.to_json());
-    else if (format == "markdown") ctx.print(rep.to_markdown());
-    else ctx.print(rep.to_text());
+    if (format == "json")
+        ctx.print_json(rep.to_json());
+    else if (format == "markdown")
+        ctx.print(rep.to_markdown());
+    else
+        ctx.print(rep.to_text());
     return 0;
 }
 

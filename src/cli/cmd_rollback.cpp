@@ -9,12 +9,14 @@ int run_rollback(Context& ctx, const RollbackArgs& args) {
     Engine engine(ctx.config, hooks_for(ctx));
     RollbackOptions o;
     o.release = args.release;
-    if (!args.version.empty()) o.to_version = args.version;
+    if (!args.version.empty())
+        o.to_version = args.version;
     if (args.release.empty() == args.version.empty())
         throw usage_error("rollback needs exactly one of --to-release R or --to-version V");
     o.force_schema = args.force_schema;
     o.reason = args.reason;
-    if (ctx.lockfile && !args.release.empty()) ctx.lockfile->set_release(args.release);
+    if (ctx.lockfile && !args.release.empty())
+        ctx.lockfile->set_release(args.release);
     if (!args.dry_run && !args.yes && ctx.interactive()) {
         auto dry = o;
         dry.dry_run = true;
@@ -25,7 +27,8 @@ int run_rollback(Context& ctx, const RollbackArgs& args) {
         } else {
             std::fputs(plan_text(preview.plan).c_str(), stderr);
             if (!ctx.confirm("Run these down scripts?"))
-                throw usage_error("not confirmed; nothing was changed", "pass --yes to skip the question");
+                throw usage_error("not confirmed; nothing was changed",
+                                  "pass --yes to skip the question");
         }
     }
     o.dry_run = args.dry_run;
@@ -40,9 +43,12 @@ int run_rollback(Context& ctx, const RollbackArgs& args) {
         return static_cast<int>(run.code);
     }
     std::string out = "decision: " + run.decision + "\n";
-    if (args.dry_run && !run.nothing_to_do) out += plan_text(run.plan) + "(dry run: nothing was changed)\n";
-    if (!run.verification.empty()) out += "verification: " + run.verification + "\n";
-    for (const auto& d : run.differences) out += "  " + d + "\n";
+    if (args.dry_run && !run.nothing_to_do)
+        out += plan_text(run.plan) + "(dry run: nothing was changed)\n";
+    if (!run.verification.empty())
+        out += "verification: " + run.verification + "\n";
+    for (const auto& d : run.differences)
+        out += "  " + d + "\n";
     if (run.code == ExitCode::ok) {
         ctx.print(out + (args.dry_run ? "" : run.message));
     } else {
@@ -60,24 +66,30 @@ int run_releases(Context& ctx, const ReleasesArgs&) {
     for (const auto& r : rel.releases) {
         std::string last_deploy;
         for (const auto& d : deployed)
-            if (d.release == r.name) last_deploy = d.deployed_at;
-        list.push_back({{"release", r.name}, {"version", r.version.text()}, {"deployed_at", last_deploy}});
+            if (d.release == r.name)
+                last_deploy = d.deployed_at;
+        list.push_back(
+            {{"release", r.name}, {"version", r.version.text()}, {"deployed_at", last_deploy}});
         text += "  " + r.name + "  ships up to " + r.version.text() +
                 (last_deploy.empty() ? "" : "  (last deployed " + last_deploy + ")") + "\n";
     }
     nlohmann::json deploys = nlohmann::json::array();
-    if (!deployed.empty()) text += "deploys recorded in the database:\n";
+    if (!deployed.empty())
+        text += "deploys recorded in the database:\n";
     for (const auto& d : deployed) {
         deploys.push_back({{"release", d.release},
                            {"version", d.version},
                            {"fingerprint", d.fingerprint},
                            {"deployed_at", d.deployed_at},
                            {"run_id", d.run_id}});
-        text += "  " + d.deployed_at + "  " + d.release + " at schema " + (d.version.empty() ? "(none)" : d.version) +
-                "  catalog " + d.fingerprint.substr(0, 12) + "\n";
+        text += "  " + d.deployed_at + "  " + d.release + " at schema " +
+                (d.version.empty() ? "(none)" : d.version) + "  catalog " +
+                d.fingerprint.substr(0, 12) + "\n";
     }
-    if (ctx.json()) ctx.print_json({{"releases", list}, {"deploys", deploys}});
-    else ctx.print(text);
+    if (ctx.json())
+        ctx.print_json({{"releases", list}, {"deploys", deploys}});
+    else
+        ctx.print(text);
     return 0;
 }
 

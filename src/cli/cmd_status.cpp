@@ -7,8 +7,10 @@ namespace rollsafe::cli {
 int run_status(Context& ctx, const StatusArgs&) {
     Engine engine(ctx.config, hooks_for(ctx));
     auto status = engine.status();
-    if (ctx.json()) ctx.print_json(status_json(status));
-    else ctx.print(status_text(status));
+    if (ctx.json())
+        ctx.print_json(status_json(status));
+    else
+        ctx.print(status_text(status));
     return 0;
 }
 
@@ -25,7 +27,8 @@ int run_history(Context& ctx, const HistoryArgs& args) {
     auto rows = engine.history(f);
     if (ctx.json()) {
         nlohmann::json out = nlohmann::json::array();
-        for (const auto& r : rows) out.push_back(history_row_json(r));
+        for (const auto& r : rows)
+            out.push_back(history_row_json(r));
         ctx.print_json({{"history", out}});
     } else {
         ctx.print(history_text(rows));

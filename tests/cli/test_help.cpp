@@ -56,8 +56,9 @@ TEST(Help, EveryCommandHasHelpWithExamples) {
         EXPECT_NE(r.out.find("Usage: rollsafe " + cmd), std::string::npos) << cmd << ":\n" << r.out;
         auto ex = r.out.find("\nExamples:\n  rollsafe ");
         EXPECT_NE(ex, std::string::npos) << cmd << " --help shows no examples:\n" << r.out;
-        if (ex != std::string::npos)
+        if (ex != std::string::npos) {
             EXPECT_NE(r.out.find(cmd, ex), std::string::npos) << cmd << "'s examples do not use it";
+        }
     }
 }
 

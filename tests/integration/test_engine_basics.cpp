@@ -11,13 +11,16 @@ using test::Project;
 namespace {
 
 void add_shop(Project& p) {
-    p.add("0001_users", "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL);\n",
+    p.add("0001_users",
+          "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT "
+          "NULL);\n",
           "DROP TABLE users;\n");
     p.add("0002_orders",
           "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));\n"
           "INSERT INTO users (email) VALUES ('a@example.com');\n",
           "DROP TABLE orders;\nDELETE FROM users WHERE email = 'a@example.com';\n");
-    p.add("0003_orders_note", "ALTER TABLE orders ADD COLUMN note text;\n", "ALTER TABLE orders DROP COLUMN note;\n");
+    p.add("0003_orders_note", "ALTER TABLE orders ADD COLUMN note text;\n",
+          "ALTER TABLE orders DROP COLUMN note;\n");
 }
 
 }  // namespace
@@ -28,14 +31,18 @@ TEST(EngineBasics, UpAppliesEveryMigrationOnceWithHistory) {
     auto r = p.run({"up", "--release", "v1.0.0"});
     ASSERT_EQ(r.code, 0) << r.all();
     EXPECT_TRUE(p.table_exists("orders"));
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'"), "1");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                            "'orders' AND column_name = 'note'"),
+              "1");
     EXPECT_EQ(p.history_count("0001", "up", "applied"), 1);
     EXPECT_EQ(p.history_count("0003", "up", "applied"), 1);
-    EXPECT_EQ(p.db().scalar("SELECT string_agg(DISTINCT release, ',') FROM rollsafe.history"), "v1.0.0");
+    EXPECT_EQ(p.db().scalar("SELECT string_agg(DISTINCT release, ',') FROM rollsafe.history"),
+              "v1.0.0");
     // The down text is stored with the up, with both checksums.
     EXPECT_EQ(p.db().scalar("SELECT down_script FROM rollsafe.history WHERE version = '0003'"),
               "ALTER TABLE orders DROP COLUMN note;\n");
-    EXPECT_EQ(p.db().scalar("SELECT length(up_sha256) || ',' || length(down_sha256) FROM rollsafe.history WHERE version = '0001'"),
+    EXPECT_EQ(p.db().scalar("SELECT length(up_sha256) || ',' || length(down_sha256) FROM "
+                            "rollsafe.history WHERE version = '0001'"),
               "64,64");
 
     auto again = p.run({"up"});
@@ -118,8 +125,10 @@ TEST(EngineBasics, DownRevertsNewestFirst) {
     EXPECT_TRUE(p.table_exists("users"));
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM users"), "0");
     EXPECT_EQ(p.history_count("0003", "down", "rolled-back"), 1);
-    EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY id) FROM rollsafe.history WHERE op = 'down'"),
-              "0003,0002");
+    EXPECT_EQ(
+        p.db().scalar(
+            "SELECT string_agg(version, ',' ORDER BY id) FROM rollsafe.history WHERE op = 'down'"),
+        "0003,0002");
     // And forward again.
     ASSERT_EQ(p.run({"up"}).code, 0);
     EXPECT_TRUE(p.table_exists("orders"));
@@ -133,7 +142,9 @@ TEST(EngineBasics, AtomicDownIsAllOrNothing) {
     auto r = p.run({"down", "--to", "0002", "--atomic"});
     EXPECT_EQ(r.code, 6) << r.all();
     EXPECT_TRUE(p.table_exists("t4"));
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'"), "1");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                            "'orders' AND column_name = 'note'"),
+              "1");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE op = 'down'"), "0");
 }
 
@@ -145,8 +156,11 @@ TEST(EngineBasics, DownFromAnOlderImageUsesTheStoredDownScript) {
     auto r = p.run({"down", "--to", "0002"});
     ASSERT_EQ(r.code, 0) << r.all();
     EXPECT_NE(r.err.find("stored"), std::string::npos) << r.err;
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'"), "0");
-    EXPECT_EQ(p.db().scalar("SELECT details->>'source' FROM rollsafe.history WHERE op = 'down'"), "stored");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                            "'orders' AND column_name = 'note'"),
+              "0");
+    EXPECT_EQ(p.db().scalar("SELECT details->>'source' FROM rollsafe.history WHERE op = 'down'"),
+              "stored");
 }
 
 TEST(EngineBasics, ChangedDownFileIsDriftUnlessChosen) {
@@ -167,13 +181,15 @@ TEST(EngineBasics, ChangedUpScriptIsDriftButCosmeticChangesAreWarnings) {
     add_shop(p);
     ASSERT_EQ(p.run({"up"}).code, 0);
     p.add("0001_users",
-          "-- a new comment\nCREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n   email text NOT NULL);\n",
+          "-- a new comment\nCREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
+          "KEY,\n   email text NOT NULL);\n",
           "DROP TABLE users;\n");
     auto cosmetic = p.run({"up"});
     EXPECT_EQ(cosmetic.code, 0) << cosmetic.all();
     EXPECT_NE(cosmetic.err.find("whitespace or comments"), std::string::npos) << cosmetic.err;
 
-    p.add("0001_users", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n", "DROP TABLE users;\n");
+    p.add("0001_users", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
+          "DROP TABLE users;\n");
     auto drift = p.run({"up"});
     EXPECT_EQ(drift.code, 8) << drift.all();
     EXPECT_NE(drift.err.find("migrations/0001_users.up.sql"), std::string::npos) << drift.err;
@@ -202,7 +218,8 @@ TEST(EngineBasics, OutOfOrderIsRefusedUnlessAllowed) {
 TEST(EngineBasics, FailedTransactionalMigrationIsCleanAndPrecise) {
     Project p;
     add_shop(p);
-    p.add("0004_broken", "CREATE TABLE t4 (id int);\nINSERT INTO t4 VALUES (1);\nINSERT INTO nope VALUES (1);\n",
+    p.add("0004_broken",
+          "CREATE TABLE t4 (id int);\nINSERT INTO t4 VALUES (1);\nINSERT INTO nope VALUES (1);\n",
           "DROP TABLE t4;\n");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 6) << r.all();
@@ -210,7 +227,8 @@ TEST(EngineBasics, FailedTransactionalMigrationIsCleanAndPrecise) {
     EXPECT_NE(r.err.find("relation \"nope\" does not exist"), std::string::npos) << r.err;
     EXPECT_FALSE(p.table_exists("t4"));
     EXPECT_TRUE(p.table_exists("orders"));  // earlier migrations stay
-    EXPECT_EQ(p.db().scalar("SELECT error_statement || ' ' || error_position FROM rollsafe.history WHERE outcome = 'failed'"),
+    EXPECT_EQ(p.db().scalar("SELECT error_statement || ' ' || error_position FROM rollsafe.history "
+                            "WHERE outcome = 'failed'"),
               "2 migrations/0004_broken.up.sql:3:1");
     auto st = nlohmann::json::parse(p.run({"status", "-o", "json"}).out);
     EXPECT_EQ(st["current_version"], "0003");
@@ -221,10 +239,12 @@ TEST(EngineBasics, ImageBehindTheDatabaseIsIncompatibleAfterAContractMigration) 
     Project p;
     add_shop(p);
     p.add("0004_drop_note",
-          "-- rollsafe:allow=drop-column reason=\"the new app no longer reads note\"\nALTER TABLE orders DROP COLUMN note;\n",
+          "-- rollsafe:allow=drop-column reason=\"the new app no longer reads note\"\nALTER TABLE "
+          "orders DROP COLUMN note;\n",
           "ALTER TABLE orders ADD COLUMN note text;\n");
     ASSERT_EQ(p.run({"up"}).code, 0);
-    EXPECT_EQ(p.db().scalar("SELECT class FROM rollsafe.history WHERE version = '0004'"), "contract");
+    EXPECT_EQ(p.db().scalar("SELECT class FROM rollsafe.history WHERE version = '0004'"),
+              "contract");
     p.remove("0004_drop_note");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 12) << r.all();
@@ -236,7 +256,8 @@ TEST(EngineBasics, ImageBehindTheDatabaseIsFineWhenNewerMigrationsAreExpandOnly)
     Project p;
     add_shop(p);
     ASSERT_EQ(p.run({"up"}).code, 0);
-    EXPECT_EQ(p.db().scalar("SELECT class FROM rollsafe.history WHERE version = '0003'"), "expand,data-loss-on-down");
+    EXPECT_EQ(p.db().scalar("SELECT class FROM rollsafe.history WHERE version = '0003'"),
+              "expand,data-loss-on-down");
     p.remove("0003_orders_note");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 0) << r.all();
@@ -248,8 +269,9 @@ TEST(EngineBasics, ImageBehindADatabaseWithUnclassifiedMigrationsIsIncompatible)
     add_shop(p);
     ASSERT_EQ(p.run({"up"}).code, 0);
     // A row written without a class (an older rollsafe, or check.level = off).
-    p.db().connect()->exec("INSERT INTO rollsafe.history (run_id, op, version, version_key, name, outcome) "
-                           "VALUES ('r', 'up', '0004', '4', 'unknown_class', 'applied')");
+    p.db().connect()->exec(
+        "INSERT INTO rollsafe.history (run_id, op, version, version_key, name, outcome) "
+        "VALUES ('r', 'up', '0004', '4', 'unknown_class', 'applied')");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 12) << r.all();
     EXPECT_NE(r.err.find("class unknown"), std::string::npos) << r.err;
@@ -260,7 +282,8 @@ TEST(EngineBasics, TransactionControlInsideAMigrationIsRefusedButAWrapperIsUnwra
     p.add("0001_wrapped", "BEGIN;\nCREATE TABLE w (id int);\nCOMMIT;\n", "DROP TABLE w;\n");
     ASSERT_EQ(p.run({"up"}).code, 0);
     EXPECT_TRUE(p.table_exists("w"));
-    p.add("0002_commit_inside", "CREATE TABLE x (id int);\nCOMMIT;\nCREATE TABLE y (id int);\n", "DROP TABLE x;\n");
+    p.add("0002_commit_inside", "CREATE TABLE x (id int);\nCOMMIT;\nCREATE TABLE y (id int);\n",
+          "DROP TABLE x;\n");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 2) << r.all();
     EXPECT_NE(r.err.find("0002_commit_inside.up.sql:2:1"), std::string::npos) << r.err;
@@ -269,7 +292,8 @@ TEST(EngineBasics, TransactionControlInsideAMigrationIsRefusedButAWrapperIsUnwra
 
 TEST(EngineBasics, MigrationChangingSearchPathDoesNotLeakIntoTheNext) {
     Project p;
-    p.add("0001_sp", "CREATE SCHEMA other;\nSET search_path TO other;\nCREATE TABLE t1 (id int);\n", "DROP SCHEMA other CASCADE;\n");
+    p.add("0001_sp", "CREATE SCHEMA other;\nSET search_path TO other;\nCREATE TABLE t1 (id int);\n",
+          "DROP SCHEMA other CASCADE;\n");
     p.add("0002_next", "CREATE TABLE t2 (id int);\n", "DROP TABLE t2;\n");
     ASSERT_EQ(p.run({"up"}).code, 0);
     EXPECT_TRUE(p.table_exists("other.t1"));
@@ -286,7 +310,8 @@ TEST(EngineBasics, FreezeBlocksUpUntilUnfrozenAndBothAreAudited) {
     EXPECT_FALSE(p.table_exists("users"));
     EXPECT_EQ(p.run({"unfreeze", "--reason", "resolved"}).code, 0);
     EXPECT_EQ(p.run({"up"}).code, 0);
-    EXPECT_EQ(p.db().scalar("SELECT string_agg(op || ':' || reason, ',' ORDER BY id) FROM rollsafe.history WHERE op IN ('freeze', 'unfreeze')"),
+    EXPECT_EQ(p.db().scalar("SELECT string_agg(op || ':' || reason, ',' ORDER BY id) FROM "
+                            "rollsafe.history WHERE op IN ('freeze', 'unfreeze')"),
               "freeze:investigating INC-1,unfreeze:resolved");
 }
 
@@ -295,7 +320,9 @@ TEST(EngineBasics, LockHeldByAnotherMigratorGivesExit3AfterLockWait) {
     add_shop(p);
     ASSERT_EQ(p.run({"up", "--to", "0001"}).code, 0);
     auto s = p.db().connect();
-    s->exec("INSERT INTO rollsafe.lock VALUES (1, 'someone', 'otherhost', 4242, 'pod-x', 'up', now(), now(), now() + interval '1 hour')");
+    s->exec(
+        "INSERT INTO rollsafe.lock VALUES (1, 'someone', 'otherhost', 4242, 'pod-x', 'up', now(), "
+        "now(), now() + interval '1 hour')");
     auto r = p.run({"up", "--lock-wait", "300ms"});
     EXPECT_EQ(r.code, 3) << r.all();
     EXPECT_NE(r.err.find("otherhost"), std::string::npos) << r.err;
@@ -303,7 +330,9 @@ TEST(EngineBasics, LockHeldByAnotherMigratorGivesExit3AfterLockWait) {
     EXPECT_EQ(st["holder"]["pod"], "pod-x");
     EXPECT_EQ(p.run({"lock", "break", "--reason", "pod deleted"}).code, 0);
     EXPECT_EQ(p.run({"up", "--lock-wait", "300ms"}).code, 0);
-    EXPECT_EQ(p.db().scalar("SELECT details->>'holder_pod' IS NULL AND details->>'holder' = 'someone' FROM rollsafe.history WHERE op = 'lock-break'"), "t");
+    EXPECT_EQ(p.db().scalar("SELECT details->>'holder_pod' IS NULL AND details->>'holder' = "
+                            "'someone' FROM rollsafe.history WHERE op = 'lock-break'"),
+              "t");
 }
 
 TEST(EngineBasics, ExpiredLeaseIsTakenOverWithoutManualStep) {
@@ -311,7 +340,9 @@ TEST(EngineBasics, ExpiredLeaseIsTakenOverWithoutManualStep) {
     add_shop(p);
     ASSERT_EQ(p.run({"up", "--to", "0001"}).code, 0);
     auto s = p.db().connect();
-    s->exec("INSERT INTO rollsafe.lock VALUES (1, 'dead', 'h', 1, '', 'up', now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 minute')");
+    s->exec(
+        "INSERT INTO rollsafe.lock VALUES (1, 'dead', 'h', 1, '', 'up', now() - interval '1 hour', "
+        "now() - interval '1 hour', now() - interval '1 minute')");
     auto r = p.run({"up", "--lock-wait", "1s"});
     EXPECT_EQ(r.code, 0) << r.all();
     EXPECT_NE(r.err.find("took over"), std::string::npos) << r.err;
@@ -321,10 +352,13 @@ TEST(EngineBasics, ExpiredLeaseIsTakenOverWithoutManualStep) {
 TEST(EngineBasics, UnreachableDatabaseGivesExit10) {
     Project p;
     add_shop(p);
-    auto r = test::run_cli({"up", "--migrations", p.migrations()},
-                           {{{"DATABASE_URL", "postgresql://app:s3cretpw@127.0.0.1:1/nodb?connect_timeout=1"},
-                             {"ROLLSAFE_DATABASE_CONNECT_RETRIES", "2"}},
-                            "", "", {}});
+    auto r = test::run_cli(
+        {"up", "--migrations", p.migrations()},
+        {{{"DATABASE_URL", "postgresql://app:s3cretpw@127.0.0.1:1/nodb?connect_timeout=1"},
+          {"ROLLSAFE_DATABASE_CONNECT_RETRIES", "2"}},
+         "",
+         "",
+         {}});
     EXPECT_EQ(r.code, 10) << r.all();
     EXPECT_EQ(r.all().find("s3cretpw"), std::string::npos) << r.all();
     EXPECT_NE(r.err.find("after 2 attempts"), std::string::npos) << r.err;
@@ -339,7 +373,9 @@ TEST(EngineBasics, HostileHistorySchemaNameIsQuotedEverywhere) {
     auto r = p.run({"up", "--history-schema", evil});
     EXPECT_EQ(r.code, 0) << r.all();
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM canary"), "1");
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM \"rs\"\"; DROP TABLE canary;--\".history WHERE outcome = 'applied'"), "3");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM \"rs\"\"; DROP TABLE canary;--\".history WHERE "
+                            "outcome = 'applied'"),
+              "3");
     auto st = p.run({"status", "--history-schema", evil, "-o", "json"});
     ASSERT_EQ(st.code, 0) << st.all();
     EXPECT_EQ(nlohmann::json::parse(st.out)["counts"]["applied"], 3);
@@ -352,14 +388,18 @@ TEST(EngineBasics, BaselineAdoptsAnExistingDatabase) {
     Project p;
     add_shop(p);
     auto s = p.db().connect();
-    s->exec("CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL)");
+    s->exec(
+        "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT "
+        "NULL)");
     s->exec("CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id))");
     auto r = p.run({"baseline", "--version", "0002", "--reason", "legacy"});
     ASSERT_EQ(r.code, 0) << r.all();
     EXPECT_EQ(p.history_count("0002", "baseline", "baselined"), 1);
     auto up = p.run({"up"});
     ASSERT_EQ(up.code, 0) << up.all();
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'"), "1");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                            "'orders' AND column_name = 'note'"),
+              "1");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM users"), "0");  // 0002's INSERT never ran
 }
 
@@ -368,11 +408,15 @@ TEST(EngineBasics, BaselineImportsGolangMigrateDbmateAndFlywayHistory) {
         Project p;
         add_shop(p);
         auto s = p.db().connect();
-        s->exec("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)");
+        s->exec(
+            "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean "
+            "NOT NULL)");
         s->exec("INSERT INTO schema_migrations VALUES (2, false)");
         auto r = p.run({"baseline", "--from", "golang-migrate"});
         ASSERT_EQ(r.code, 0) << r.all();
-        EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY version) FROM rollsafe.history WHERE op = 'baseline'"), "0001,0002");
+        EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY version) FROM "
+                                "rollsafe.history WHERE op = 'baseline'"),
+                  "0001,0002");
         s->exec("UPDATE schema_migrations SET dirty = true");
         EXPECT_EQ(p.run({"baseline", "--from", "golang-migrate"}).code, 7);
     }
@@ -384,21 +428,30 @@ TEST(EngineBasics, BaselineImportsGolangMigrateDbmateAndFlywayHistory) {
         s->exec("INSERT INTO schema_migrations VALUES ('0001'), ('0003')");
         auto r = p.run({"baseline", "--from", "dbmate"});
         ASSERT_EQ(r.code, 0) << r.all();
-        EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY version) FROM rollsafe.history WHERE op = 'baseline'"), "0001,0003");
+        EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY version) FROM "
+                                "rollsafe.history WHERE op = 'baseline'"),
+                  "0001,0003");
     }
     {
         Project p;
         add_shop(p);
         auto s = p.db().connect();
-        s->exec("CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description text, "
-                "type varchar(20), script text, checksum int, installed_by text, installed_on timestamp DEFAULT now(), "
-                "execution_time int, success boolean)");
-        s->exec("INSERT INTO flyway_schema_history VALUES (1, '1', 'users', 'SQL', 'V1__users.sql', 0, 'x', now(), 1, true), "
-                "(2, '2', 'orders', 'SQL', 'V2__orders.sql', 0, 'x', now(), 1, true), "
-                "(3, '2', 'orders', 'UNDO_SQL', 'U2__orders.sql', 0, 'x', now(), 1, true)");
+        s->exec(
+            "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version "
+            "varchar(50), description text, "
+            "type varchar(20), script text, checksum int, installed_by text, installed_on "
+            "timestamp DEFAULT now(), "
+            "execution_time int, success boolean)");
+        s->exec(
+            "INSERT INTO flyway_schema_history VALUES (1, '1', 'users', 'SQL', 'V1__users.sql', 0, "
+            "'x', now(), 1, true), "
+            "(2, '2', 'orders', 'SQL', 'V2__orders.sql', 0, 'x', now(), 1, true), "
+            "(3, '2', 'orders', 'UNDO_SQL', 'U2__orders.sql', 0, 'x', now(), 1, true)");
         auto r = p.run({"baseline", "--from", "flyway"});
         ASSERT_EQ(r.code, 0) << r.all();
-        EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY version) FROM rollsafe.history WHERE op = 'baseline'"), "0001");
+        EXPECT_EQ(p.db().scalar("SELECT string_agg(version, ',' ORDER BY version) FROM "
+                                "rollsafe.history WHERE op = 'baseline'"),
+                  "0001");
     }
 }
 
@@ -419,21 +472,26 @@ TEST(EngineBasics, BlockingCheckFindingStopsUpUnlessAllowedWithAReason) {
     Project p;
     add_shop(p);
     ASSERT_EQ(p.run({"up"}).code, 0);
-    p.add("0004_index", "CREATE INDEX orders_user_idx ON orders (user_id);\n", "DROP INDEX orders_user_idx;\n");
+    p.add("0004_index", "CREATE INDEX orders_user_idx ON orders (user_id);\n",
+          "DROP INDEX orders_user_idx;\n");
     auto r = p.run({"up"});
     EXPECT_EQ(r.code, 5) << r.all();
     EXPECT_NE(r.err.find("create-index-non-concurrent"), std::string::npos) << r.err;
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_user_idx'"), "0");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_user_idx'"),
+              "0");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE version = '0004'"), "0");
 
     p.add("0004_index",
-          "-- rollsafe:allow=create-index-non-concurrent reason=\"orders has 40 rows in this service\"\n"
+          "-- rollsafe:allow=create-index-non-concurrent reason=\"orders has 40 rows in this "
+          "service\"\n"
           "CREATE INDEX orders_user_idx ON orders (user_id);\n",
           "DROP INDEX orders_user_idx;\n");
     auto ok = p.run({"up"});
     EXPECT_EQ(ok.code, 0) << ok.all();
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_user_idx'"), "1");
-    EXPECT_EQ(p.db().scalar("SELECT details->'suppressed'->0->>'rule' || ': ' || (details->'suppressed'->0->>'reason') "
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_user_idx'"),
+              "1");
+    EXPECT_EQ(p.db().scalar("SELECT details->'suppressed'->0->>'rule' || ': ' || "
+                            "(details->'suppressed'->0->>'reason') "
                             "FROM rollsafe.history WHERE version = '0004'"),
               "create-index-non-concurrent: orders has 40 rows in this service");
     auto plan = p.run({"history", "--version", "0004", "-o", "json"});

@@ -17,12 +17,15 @@ namespace {
 
 // A statement that sleeps for rs.sleep seconds (0 when unset), so one process can be made slow
 // with PGOPTIONS while its peers run the same file fast.
-const char* kSleep = "SELECT pg_sleep(coalesce(nullif(current_setting('rs.sleep', true), ''), '0')::float);\n";
+const char* kSleep =
+    "SELECT pg_sleep(coalesce(nullif(current_setting('rs.sleep', true), ''), '0')::float);\n";
 
 // Waits until no backend other than ours is connected to the database.
 bool wait_for_no_other_backends(const test::TestDb& db) {
     return test::wait_until([&] {
-        return db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()") == "0";
+        return db.scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                   "pid <> pg_backend_pid()") == "0";
     });
 }
 
@@ -33,24 +36,34 @@ TEST(EngineConcurrency, TenConcurrentUpsApplyEveryVersionExactlyOnce) {
     for (int i = 1; i <= 20; ++i) {
         char id[32];
         std::snprintf(id, sizeof id, "%04d_t%d", i, i);
-        std::string up = "CREATE TABLE t" + std::to_string(i) + " (id int);\nINSERT INTO t" + std::to_string(i) + " VALUES (1);\n";
-        if (i == 7) up += "SELECT pg_sleep(5);\n";
+        std::string up = "CREATE TABLE t" + std::to_string(i) + " (id int);\nINSERT INTO t" +
+                         std::to_string(i) + " VALUES (1);\n";
+        if (i == 7)
+            up += "SELECT pg_sleep(5);\n";
         p.add(id, up, ("DROP TABLE t" + std::to_string(i) + ";\n").c_str());
     }
     std::vector<test::CliResult> results(10);
     std::vector<std::thread> threads;
-    for (int i = 0; i < 10; ++i) threads.emplace_back([&, i] { results[i] = p.run({"up", "--lock-wait", "120s"}); });
-    for (auto& t : threads) t.join();
+    for (int i = 0; i < 10; ++i)
+        threads.emplace_back([&, i] { results[i] = p.run({"up", "--lock-wait", "120s"}); });
+    for (auto& t : threads)
+        t.join();
     int zero = 0;
     for (const auto& r : results) {
         EXPECT_TRUE(r.code == 0 || r.code == 3) << r.all();
         zero += r.code == 0;
     }
     EXPECT_GE(zero, 1);
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE op = 'up' AND outcome = 'applied'"), "20");
-    EXPECT_EQ(p.db().scalar("SELECT count(DISTINCT version) FROM rollsafe.history WHERE op = 'up' AND outcome = 'applied'"), "20");
-    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE outcome <> 'applied'"), "0");
-    for (int i = 1; i <= 20; ++i) EXPECT_EQ(p.db().scalar("SELECT count(*) FROM t" + std::to_string(i)), "1");
+    EXPECT_EQ(p.db().scalar(
+                  "SELECT count(*) FROM rollsafe.history WHERE op = 'up' AND outcome = 'applied'"),
+              "20");
+    EXPECT_EQ(p.db().scalar("SELECT count(DISTINCT version) FROM rollsafe.history WHERE op = 'up' "
+                            "AND outcome = 'applied'"),
+              "20");
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE outcome <> 'applied'"),
+              "0");
+    for (int i = 1; i <= 20; ++i)
+        EXPECT_EQ(p.db().scalar("SELECT count(*) FROM t" + std::to_string(i)), "1");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM rollsafe.lock"), "0");
     EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0");
 }
@@ -58,7 +71,9 @@ TEST(EngineConcurrency, TenConcurrentUpsApplyEveryVersionExactlyOnce) {
 TEST(EngineConcurrency, KilledHolderIsTakenOverAfterItsLeaseWithNothingPartial) {
     Project p;
     p.add("0001_base", "CREATE TABLE base (id int);\n", "DROP TABLE base;\n");
-    p.add("0002_slow", std::string("CREATE TABLE half (id int);\nINSERT INTO half VALUES (1);\n") + kSleep, "DROP TABLE half;\n");
+    p.add("0002_slow",
+          std::string("CREATE TABLE half (id int);\nINSERT INTO half VALUES (1);\n") + kSleep,
+          "DROP TABLE half;\n");
     std::map<std::string, std::string> lease = {{"ROLLSAFE_LOCK_LEASE", "2s"}};
     std::atomic<pid_t> holder{0};
     test::CliResult a;
@@ -67,13 +82,16 @@ TEST(EngineConcurrency, KilledHolderIsTakenOverAfterItsLeaseWithNothingPartial) 
     std::thread ta([&] { a = p.run({"up"}, slow_env, [&](pid_t pid) { holder = pid; }); });
     // The holder is inside 0002 once its pg_sleep shows up on the server.
     ASSERT_TRUE(test::wait_until([&] {
-        return p.db().scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(%' AND datname = current_database()") == "1";
+        return p.db().scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(%' AND "
+                   "datname = current_database()") == "1";
     }));
     test::CliResult b;
     std::thread tb([&] { b = p.run({"up", "--lock-wait", "60s"}, lease); });
     ASSERT_TRUE(test::wait_until([&] {
-        return std::stoi(p.db().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                       "AND application_name = 'rollsafe'")) >= 3;
+        return std::stoi(p.db().scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND application_name = 'rollsafe'")) >= 3;
     }));
     ::kill(holder, SIGKILL);
     ta.join();
@@ -102,7 +120,9 @@ TEST(EngineConcurrency, RunsKilledAtRandomInstantsNeverSplitBodyFromHistory) {
         p.add("0001_body", up, "DROP TABLE body;\n");
         auto t0 = std::chrono::steady_clock::now();
         ASSERT_EQ(p.run({"up"}).code, 0);
-        window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        window_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
     }
     std::mt19937 rng(12345);
     int applied = 0, not_applied = 0;
@@ -116,15 +136,18 @@ TEST(EngineConcurrency, RunsKilledAtRandomInstantsNeverSplitBodyFromHistory) {
         auto r = p.run({"up"}, {}, [&](pid_t child) {
             pid = child;
             killer = std::thread([child, delay] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(delay));  // fault injection, not sync
+                std::this_thread::sleep_for(
+                    std::chrono::milliseconds(delay));  // fault injection, not sync
                 ::kill(child, SIGKILL);
             });
         });
         killer.join();
         ASSERT_TRUE(wait_for_no_other_backends(p.db())) << "run " << i;
         bool body = p.table_exists("body");
-        bool history = p.table_exists("rollsafe.history") && p.history_count("0001", "up", "applied") == 1;
-        ASSERT_EQ(body, history) << "run " << i << " killed after " << delay << " ms (exit " << r.code << ")";
+        bool history =
+            p.table_exists("rollsafe.history") && p.history_count("0001", "up", "applied") == 1;
+        ASSERT_EQ(body, history) << "run " << i << " killed after " << delay << " ms (exit "
+                                 << r.code << ")";
         if (body) {
             EXPECT_EQ(p.db().scalar("SELECT count(*) FROM body WHERE w = 0"), "2000");
             ++applied;
@@ -132,6 +155,7 @@ TEST(EngineConcurrency, RunsKilledAtRandomInstantsNeverSplitBodyFromHistory) {
             ++not_applied;
         }
     }
-    std::printf("random kills: %d runs over a %lld ms window: %d applied, %d not applied, 0 split\n", runs,
-                window_ms, applied, not_applied);
+    std::printf(
+        "random kills: %d runs over a %lld ms window: %d applied, %d not applied, 0 split\n", runs,
+        window_ms, applied, not_applied);
 }

@@ -11,7 +11,7 @@ namespace rollsafe::test {
 // A migrations project in a scratch folder with its own fresh database, driven through the real
 // binary: what engine tests need in a few lines.
 class Project {
-public:
+  public:
     Project();
     const TempDir& dir() const { return m_dir; }
     const TestDb& db() const { return m_db; }
@@ -23,16 +23,19 @@ public:
     void remove(const std::string& id);
 
     // Environment for the binary: DATABASE_URL and the given extras.
-    std::map<std::string, std::string> env(const std::map<std::string, std::string>& extra = {}) const;
+    std::map<std::string, std::string> env(
+        const std::map<std::string, std::string>& extra = {}) const;
     // Runs rollsafe in the project folder.
-    CliResult run(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env = {},
+    CliResult run(const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& extra_env = {},
                   std::function<void(pid_t)> on_start = {}) const;
 
     // Number of history rows with this op and outcome for a version.
-    int history_count(const std::string& version, const std::string& op, const std::string& outcome) const;
+    int history_count(const std::string& version, const std::string& op,
+                      const std::string& outcome) const;
     bool table_exists(const std::string& name) const;
 
-private:
+  private:
     TempDir m_dir;
     TestDb m_db;
 };

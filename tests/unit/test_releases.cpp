@@ -8,8 +8,10 @@ using namespace rollsafe;
 
 TEST(Releases, ReadsTheContractFormat) {
     auto dir = fs::make_temp_dir(fs::temp_root() + "/rollsafe-releases-XXXXXX");
-    fs::write_file_atomic(dir + "/releases.toml",
-                          "# comment\n[releases]\n\"v1.0.0\" = \"0002\"   # ships 0001-0002\n\"v1.1.0\" = \"0004\"\n", 0644);
+    fs::write_file_atomic(
+        dir + "/releases.toml",
+        "# comment\n[releases]\n\"v1.0.0\" = \"0002\"   # ships 0001-0002\n\"v1.1.0\" = \"0004\"\n",
+        0644);
     auto r = read_releases(dir + "/releases.toml");
     EXPECT_TRUE(r.exists);
     ASSERT_EQ(r.releases.size(), 2u);
@@ -23,7 +25,9 @@ TEST(Releases, ReadsTheContractFormat) {
 
 TEST(Releases, BadEntriesAreUsageErrorsWithLines) {
     auto dir = fs::make_temp_dir(fs::temp_root() + "/rollsafe-releases-XXXXXX");
-    fs::write_file_atomic(dir + "/releases.toml", "[releases]\n\"v1\" = \"0002\"\n\"v2\" = \"latest\"\n[other]\nx = 1\n", 0644);
+    fs::write_file_atomic(dir + "/releases.toml",
+                          "[releases]\n\"v1\" = \"0002\"\n\"v2\" = \"latest\"\n[other]\nx = 1\n",
+                          0644);
     try {
         read_releases(dir + "/releases.toml");
         FAIL();

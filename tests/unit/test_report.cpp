@@ -6,8 +6,8 @@ using namespace rollsafe;
 
 namespace {
 
-HistoryRow row(const std::string& run, const std::string& op, const std::string& outcome, const std::string& at,
-               const std::string& version = "") {
+HistoryRow row(const std::string& run, const std::string& op, const std::string& outcome,
+               const std::string& at, const std::string& version = "") {
     HistoryRow r;
     r.run_id = run;
     r.op = op;

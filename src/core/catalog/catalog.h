@@ -36,8 +36,8 @@ Catalog read_catalog(db::Session& session, const std::set<std::string>& exclude)
 
 // One difference between two catalogs, named for people.
 struct CatalogChange {
-    std::string kind;    // "added", "removed", "changed"
-    std::string object;  // "column:public.orders.note"
+    std::string kind;       // "added", "removed", "changed"
+    std::string object;     // "column:public.orders.note"
     std::string attribute;  // for "changed": which attribute ("type", "not_null", ...)
     std::string before, after;
     // Returns e.g. "column public.orders.note: type text -> varchar(100)".

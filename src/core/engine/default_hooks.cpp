@@ -13,7 +13,8 @@ EngineHooks default_engine_hooks(const Config& config) {
     // rollsafe check before `up`: classes go into history, blocking findings stop the run.
     hooks.check = [config](const EngineHooks::CheckRequest& req) {
         check::Options o;
-        o.pg_version = config.pg_version ? config.pg_version : (req.server_major ? req.server_major : 15);
+        o.pg_version =
+            config.pg_version ? config.pg_version : (req.server_major ? req.server_major : 15);
         o.lock_timeout_ms = config.lock_timeout.count();
         o.applied = req.applied;
         auto report = check::check_migrations(req.pending, o);

@@ -41,11 +41,15 @@ long long ms_since(Clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 }
 
-std::string millis_setting(Millis m) { return text::quote_literal(std::to_string(m.count()) + "ms"); }
+std::string millis_setting(Millis m) {
+    return text::quote_literal(std::to_string(m.count()) + "ms");
+}
 
 Version parse_version_or_throw(const std::string& text) {
     auto v = Version::parse(text);
-    if (!v) throw usage_error("\"" + text + "\" is not a migration version", "use the number of a migration, e.g. 0042");
+    if (!v)
+        throw usage_error("\"" + text + "\" is not a migration version",
+                          "use the number of a migration, e.g. 0042");
     return *v;
 }
 
@@ -53,14 +57,17 @@ Version parse_version_or_throw(const std::string& text) {
 // previous release: no contract change and nothing unanalysable. unsafe-lock is about the lock
 // while it runs and data-loss-on-down about its down script; neither breaks the old app.
 bool compatible_with_older(const std::string& class_string) {
-    if (class_string.empty()) return false;
+    if (class_string.empty())
+        return false;
     for (const auto& c : text::split(class_string, ','))
-        if (c == "contract" || c == "unknown") return false;
+        if (c == "contract" || c == "unknown")
+            return false;
     return true;
 }
 
 // Builds the planned form of a script's statements.
-std::vector<PlannedStatement> plan_statements(const Script& script, const std::vector<sql::Statement>& statements) {
+std::vector<PlannedStatement> plan_statements(const Script& script,
+                                              const std::vector<sql::Statement>& statements) {
     std::vector<PlannedStatement> out;
     for (std::size_t i = 0; i < statements.size(); ++i) {
         const auto& st = statements[i];
@@ -79,20 +86,22 @@ std::vector<PlannedStatement> plan_statements(const Script& script, const std::v
 
 // Jittered exponential backoff for lock-timeout retries.
 class Backoff {
-public:
+  public:
     explicit Backoff(Millis budget) : m_end(Clock::now() + budget), m_rng(std::random_device{}()) {}
     // Waits before the next attempt; returns false when the budget does not allow one.
     bool wait() {
         auto jitter = std::uniform_real_distribution<double>(0.5, 1.5)(m_rng);
         auto delay = Millis(static_cast<long long>(static_cast<double>(m_next.count()) * jitter));
-        if (Clock::now() + delay >= m_end) return false;
-        if (!interrupt::sleep_for(delay)) return true;  // the caller sees the interrupt
+        if (Clock::now() + delay >= m_end)
+            return false;
+        if (!interrupt::sleep_for(delay))
+            return true;  // the caller sees the interrupt
         m_next = std::min(m_next * 2, Millis(5000));
         return true;
     }
     Millis next() const { return m_next; }
 
-private:
+  private:
     Clock::time_point m_end;
     Millis m_next{200};
     std::mt19937 m_rng;
@@ -100,19 +109,23 @@ private:
 
 }  // namespace
 
-Engine::Engine(Config config, EngineHooks hooks) : m_config(std::move(config)), m_hooks(std::move(hooks)) {}
+Engine::Engine(Config config, EngineHooks hooks)
+    : m_config(std::move(config)), m_hooks(std::move(hooks)) {}
 
 Engine::~Engine() = default;
 
 void Engine::say(const std::string& line) const {
-    if (m_hooks.progress) m_hooks.progress(line);
-    else log::info("{}", line);
+    if (m_hooks.progress)
+        m_hooks.progress(line);
+    else
+        log::info("{}", line);
 }
 
 const MigrationSet& Engine::files() {
     // Checksums only: statements are parsed when a migration is about to be planned, so that
     // `status` on a thousand migrations does not run the SQL parser a thousand times.
-    if (!m_files) m_files = read_migrations(m_config.migrations_dir, m_config.layout, false);
+    if (!m_files)
+        m_files = read_migrations(m_config.migrations_dir, m_config.layout, false);
     return *m_files;
 }
 
@@ -121,7 +134,8 @@ void Engine::parse(const Script& script) {
     std::vector<Diagnostic> problems;
     ensure_parsed(const_cast<Script&>(script), problems);
     if (!problems.empty())
-        throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint, problems);
+        throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint,
+                    problems);
 }
 
 std::unique_ptr<db::Session> Engine::connect() const {
@@ -147,88 +161,113 @@ History& Engine::history_store() {
 Engine::Analysis Engine::analyze(bool with_down_scripts) {
     Analysis a;
     auto& h = history_store();
-    if (h.exists()) a.state = h.state(with_down_scripts);
+    if (h.exists())
+        a.state = h.state(with_down_scripts);
     const auto& set = files();
     std::optional<Version> newest_file;
-    for (const auto& m : set.migrations) newest_file = m.version;
+    for (const auto& m : set.migrations)
+        newest_file = m.version;
     for (const auto& [key, av] : a.state) {
         auto v = Version::parse(av.row.version);
-        if (!v) continue;
-        if (av.state == AppliedVersion::State::dirty) a.dirty.push_back(key);
-        if (!a.newest_applied || *a.newest_applied < *v) a.newest_applied = *v;
+        if (!v)
+            continue;
+        if (av.state == AppliedVersion::State::dirty)
+            a.dirty.push_back(key);
+        if (!a.newest_applied || *a.newest_applied < *v)
+            a.newest_applied = *v;
         const Migration* m = set.find(*v);
         if (!m) {
-            if (newest_file && *v < *newest_file) a.missing.push_back(key);
-            else a.ahead.push_back(key);
+            if (newest_file && *v < *newest_file)
+                a.missing.push_back(key);
+            else
+                a.ahead.push_back(key);
             continue;
         }
         if (!av.row.up_sha256.empty() && av.row.up_sha256 != m->up.sha256) {
-            a.drift.push_back({key, m->up.path, av.row.up_sha256, m->up.sha256,
-                               !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256, "up"});
+            a.drift.push_back(
+                {key, m->up.path, av.row.up_sha256, m->up.sha256,
+                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256,
+                 "up"});
         }
         if (m->down && !av.row.down_sha256.empty() && av.row.down_sha256 != m->down->sha256) {
             a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
-                               !av.row.down_drift_sha256.empty() && av.row.down_drift_sha256 == m->down->drift_sha256,
+                               !av.row.down_drift_sha256.empty() &&
+                                   av.row.down_drift_sha256 == m->down->drift_sha256,
                                "down"});
         }
     }
     for (const auto& m : set.migrations) {
-        if (a.state.count(m.version.key())) continue;
+        if (a.state.count(m.version.key()))
+            continue;
         a.pending.push_back(&m);
-        if (a.newest_applied && m.version < *a.newest_applied) a.out_of_order.push_back(&m);
+        if (a.newest_applied && m.version < *a.newest_applied)
+            a.out_of_order.push_back(&m);
     }
     return a;
 }
 
 void Engine::require_not_frozen() {
     auto f = history_store().freeze();
-    if (!f) return;
-    throw Error(ExitCode::frozen,
-                "deployments are frozen since " + f->set_at + (f->set_by.empty() ? "" : " by " + f->set_by) + ": " +
-                    f->reason,
-                "find out what failed (rollsafe status, rollsafe report), fix it (rollsafe repair), then "
-                "rollsafe unfreeze --reason \"...\"");
+    if (!f)
+        return;
+    throw Error(
+        ExitCode::frozen,
+        "deployments are frozen since " + f->set_at +
+            (f->set_by.empty() ? "" : " by " + f->set_by) + ": " + f->reason,
+        "find out what failed (rollsafe status, rollsafe report), fix it (rollsafe repair), then "
+        "rollsafe unfreeze --reason \"...\"");
 }
 
 void Engine::require_not_dirty(const Analysis& a) {
-    if (a.dirty.empty()) return;
+    if (a.dirty.empty())
+        return;
     const auto& row = a.state.at(a.dirty.front()).row;
-    std::string what = row.outcome == outcome::started ? "was interrupted part way (the process died)"
-                                                        : "failed part way: " + row.error;
+    std::string what = row.outcome == outcome::started
+                           ? "was interrupted part way (the process died)"
+                           : "failed part way: " + row.error;
     throw Error(ExitCode::failed_dirty,
                 "migration " + row.version + "_" + row.name + " " + what +
                     (row.error_position.empty() ? "" : " at " + row.error_position),
-                "it ran outside a transaction, so part of it is applied: fix the cause, then `rollsafe repair "
-                "--resume --version " + row.version + " --reason \"...\"` (or --mark-applied / --mark-rolled-back)");
+                "it ran outside a transaction, so part of it is applied: fix the cause, then "
+                "`rollsafe repair "
+                "--resume --version " +
+                    row.version + " --reason \"...\"` (or --mark-applied / --mark-rolled-back)");
 }
 
 void Engine::check_drift(const Analysis& a, Plan& plan) {
     std::vector<Diagnostic> changed;
     for (const auto& d : a.drift) {
-        if (d.script != "up") continue;
+        if (d.script != "up")
+            continue;
         if (d.cosmetic) {
-            plan.warnings.push_back(d.file + ": changed since it was applied, but only in whitespace or comments");
+            plan.warnings.push_back(
+                d.file + ": changed since it was applied, but only in whitespace or comments");
         } else {
             changed.push_back({d.file, 0, 0,
-                               "applied script changed on disk: applied sha256 " + d.stored.substr(0, 12) +
-                                   "..., file sha256 " + d.now.substr(0, 12) + "...",
+                               "applied script changed on disk: applied sha256 " +
+                                   d.stored.substr(0, 12) + "..., file sha256 " +
+                                   d.now.substr(0, 12) + "...",
                                ""});
         }
     }
     for (const auto& d : a.drift) {
         if (d.script == "down" && !d.cosmetic)
-            plan.warnings.push_back(d.file + ": down script differs from the one stored when it was applied");
+            plan.warnings.push_back(
+                d.file + ": down script differs from the one stored when it was applied");
     }
     for (const auto& key : a.missing) {
         const auto& row = a.state.at(key).row;
-        plan.warnings.push_back("applied migration " + row.version + "_" + row.name + " has no file any more");
+        plan.warnings.push_back("applied migration " + row.version + "_" + row.name +
+                                " has no file any more");
     }
     if (!changed.empty()) {
         throw Error(ExitCode::drift,
                     changed.size() == 1 ? changed.front().location_and_message()
-                                        : std::to_string(changed.size()) + " applied scripts changed on disk; first: " +
+                                        : std::to_string(changed.size()) +
+                                              " applied scripts changed on disk; first: " +
                                               changed.front().location_and_message(),
-                    "never edit an applied migration: restore the file (git checkout) and add a new migration",
+                    "never edit an applied migration: restore the file (git checkout) and add a "
+                    "new migration",
                     changed);
     }
 }
@@ -245,8 +284,10 @@ PlannedStep Engine::plan_up_step(const Migration& m) {
     s.transactional = !m.up.no_transaction();
     s.lock_timeout = m_config.lock_timeout;
     s.statement_timeout = m_config.statement_timeout;
-    if (auto* d = m.up.directive("lock-timeout")) s.lock_timeout = *parse_duration(d->value);
-    if (auto* d = m.up.directive("statement-timeout")) s.statement_timeout = *parse_duration(d->value);
+    if (auto* d = m.up.directive("lock-timeout"))
+        s.lock_timeout = *parse_duration(d->value);
+    if (auto* d = m.up.directive("statement-timeout"))
+        s.statement_timeout = *parse_duration(d->value);
     s.compat_class = "unknown";
     s.statements = plan_statements(m.up, executable_statements(m.up));
     s.up_sha256 = m.up.sha256;
@@ -270,59 +311,79 @@ Plan Engine::plan_up(const UpOptions& options) {
         for (const auto& key : a.ahead) {
             const auto& row = a.state.at(key).row;
             if (!compatible_with_older(row.compat_class))
-                incompatible.push_back(row.version + "_" + row.name + " (" +
-                                       (row.compat_class.empty() ? "class unknown" : row.compat_class) + ")");
+                incompatible.push_back(
+                    row.version + "_" + row.name + " (" +
+                    (row.compat_class.empty() ? "class unknown" : row.compat_class) + ")");
         }
         if (!incompatible.empty()) {
-            throw Error(ExitCode::incompatible,
-                        "the database has migrations this release does not know, and they are not all "
-                        "expand-only: " + text::join(incompatible, ", "),
-                        "this image is older than the schema: roll the app forward, or bring the schema back "
-                        "with `rollsafe rollback --to-release <this release>`");
+            throw Error(
+                ExitCode::incompatible,
+                "the database has migrations this release does not know, and they are not all "
+                "expand-only: " +
+                    text::join(incompatible, ", "),
+                "this image is older than the schema: roll the app forward, or bring the schema "
+                "back "
+                "with `rollsafe rollback --to-release <this release>`");
         }
-        plan.notes.push_back(std::to_string(a.ahead.size()) +
-                             " newer migration(s) in the database are expand-only: this release can run on them");
+        plan.notes.push_back(
+            std::to_string(a.ahead.size()) +
+            " newer migration(s) in the database are expand-only: this release can run on them");
     }
     if (!a.out_of_order.empty() && !(options.allow_out_of_order || m_config.allow_out_of_order)) {
         std::vector<std::string> ids;
-        for (auto* m : a.out_of_order) ids.push_back(m->id());
-        throw usage_error("out-of-order migration(s) " + text::join(ids, ", ") + " are older than the newest applied "
-                          "version " + a.newest_applied->text(),
-                          "rename them to a newer version, or pass --allow-out-of-order if they are independent");
+        for (auto* m : a.out_of_order)
+            ids.push_back(m->id());
+        throw usage_error(
+            "out-of-order migration(s) " + text::join(ids, ", ") +
+                " are older than the newest applied "
+                "version " +
+                a.newest_applied->text(),
+            "rename them to a newer version, or pass --allow-out-of-order if they are independent");
     }
     std::optional<Version> to;
-    if (options.to_version) to = parse_version_or_throw(*options.to_version);
+    if (options.to_version)
+        to = parse_version_or_throw(*options.to_version);
     std::vector<const Migration*> chosen;
     std::vector<Diagnostic> problems;
     for (auto* m : a.pending) {
-        if (to && *to < m->version) continue;
+        if (to && *to < m->version)
+            continue;
         std::vector<Diagnostic> sql_problems;
         ensure_parsed(const_cast<Script&>(m->up), sql_problems);  // owned by m_files, see parse()
         problems.insert(problems.end(), sql_problems.begin(), sql_problems.end());
-        if (sql_problems.empty()) executable_statements(m->up, problems);
+        if (sql_problems.empty())
+            executable_statements(m->up, problems);
         chosen.push_back(m);
     }
     if (!problems.empty())
-        throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint, problems);
-    for (auto* m : chosen) plan.steps.push_back(plan_up_step(*m));
+        throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint,
+                    problems);
+    for (auto* m : chosen)
+        plan.steps.push_back(plan_up_step(*m));
     if (m_hooks.check && m_config.check_level != "off" && !chosen.empty()) {
         EngineHooks::CheckRequest req;
         req.pending = chosen;
         for (const auto& m : files().migrations)
-            if (a.state.count(m.version.key())) req.applied.push_back(&m);
+            if (a.state.count(m.version.key()))
+                req.applied.push_back(&m);
         req.server_major = session().server_version() / 10000;
         auto report = m_hooks.check(req);
         if (!report.parse_errors.empty())
-            throw Error(ExitCode::usage, report.parse_errors.front().location_and_message(), "", report.parse_errors);
+            throw Error(ExitCode::usage, report.parse_errors.front().location_and_message(), "",
+                        report.parse_errors);
         for (const auto& v : report.migrations) {
             for (auto& step : plan.steps) {
-                if (!step.migration || step.migration->id() != v.migration) continue;
+                if (!step.migration || step.migration->id() != v.migration)
+                    continue;
                 step.compat_class = v.class_string();
                 for (const auto& f : v.findings) {
-                    if (!f.suppressed) continue;
-                    step.suppressions.push_back({{"rule", f.rule_id},
-                                                 {"reason", f.suppression_reason},
-                                                 {"position", f.file + ":" + std::to_string(f.line) + ":" + std::to_string(f.col)}});
+                    if (!f.suppressed)
+                        continue;
+                    step.suppressions.push_back(
+                        {{"rule", f.rule_id},
+                         {"reason", f.suppression_reason},
+                         {"position",
+                          f.file + ":" + std::to_string(f.line) + ":" + std::to_string(f.col)}});
                 }
             }
             plan.findings.insert(plan.findings.end(), v.findings.begin(), v.findings.end());
@@ -331,18 +392,23 @@ Plan Engine::plan_up(const UpOptions& options) {
     return plan;
 }
 
-std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOptions& options, Plan& plan) {
+std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOptions& options,
+                                                 Plan& plan) {
     std::vector<std::pair<Version, const AppliedVersion*>> applied;
     for (const auto& [key, av] : a.state) {
-        if (av.state != AppliedVersion::State::applied) continue;
-        if (auto v = Version::parse(av.row.version)) applied.emplace_back(*v, &av);
+        if (av.state != AppliedVersion::State::applied)
+            continue;
+        if (auto v = Version::parse(av.row.version))
+            applied.emplace_back(*v, &av);
     }
-    std::sort(applied.begin(), applied.end(), [](const auto& x, const auto& y) { return y.first < x.first; });
+    std::sort(applied.begin(), applied.end(),
+              [](const auto& x, const auto& y) { return y.first < x.first; });
     std::vector<const AppliedVersion*> targets;
     if (options.to_version) {
         auto to = parse_version_or_throw(*options.to_version);
         for (const auto& [v, av] : applied)
-            if (to < v) targets.push_back(av);
+            if (to < v)
+                targets.push_back(av);
     } else {
         for (std::size_t i = 0; i < applied.size() && static_cast<int>(i) < options.steps; ++i)
             targets.push_back(applied[i].second);
@@ -369,10 +435,12 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
         std::string id = row.version + "_" + row.name;
         if (!file_down && !stored) {
             if (m && m->irreversible())
-                throw usage_error(id + " is irreversible: " + m->up.directive("irreversible")->reason,
-                                  "restore its data from a snapshot instead (rollsafe restore)");
-            throw usage_error("no down script for " + id + ": no file, and none was stored when it was applied",
-                              "write a down script and run with --use-file, or restore from a snapshot");
+                throw usage_error(
+                    id + " is irreversible: " + m->up.directive("irreversible")->reason,
+                    "restore its data from a snapshot instead (rollsafe restore)");
+            throw usage_error(
+                "no down script for " + id + ": no file, and none was stored when it was applied",
+                "write a down script and run with --use-file, or restore from a snapshot");
         }
         bool use_stored = !file_down || (stored && options.prefer_stored);
         if (file_down && stored && !options.prefer_stored && m->down->sha256 != row.down_sha256) {
@@ -381,11 +449,16 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
                 use_stored = true;
             } else if (options.use_file || cosmetic) {
                 use_stored = false;
-                if (cosmetic) plan.warnings.push_back(m->down->path + ": differs from the stored down script only in whitespace or comments");
+                if (cosmetic)
+                    plan.warnings.push_back(
+                        m->down->path +
+                        ": differs from the stored down script only in whitespace or comments");
             } else {
                 drift.push_back({m->down->path, 0, 0,
-                                 "down script differs from the one stored when " + id + " was applied (stored sha256 " +
-                                     row.down_sha256.substr(0, 12) + "..., file " + m->down->sha256.substr(0, 12) + "...)",
+                                 "down script differs from the one stored when " + id +
+                                     " was applied (stored sha256 " +
+                                     row.down_sha256.substr(0, 12) + "..., file " +
+                                     m->down->sha256.substr(0, 12) + "...)",
                                  ""});
                 continue;
             }
@@ -394,33 +467,42 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
         if (use_stored) {
             s.source = "stored";
             s.down_text = *row.down_script;
-            Script script = make_script("stored down script of " + id, *row.down_script, 1, problems);
+            Script script =
+                make_script("stored down script of " + id, *row.down_script, 1, problems);
             s.transactional = !script.no_transaction();
-            if (auto* d = script.directive("lock-timeout")) s.lock_timeout = *parse_duration(d->value);
-            if (auto* d = script.directive("statement-timeout")) s.statement_timeout = *parse_duration(d->value);
+            if (auto* d = script.directive("lock-timeout"))
+                s.lock_timeout = *parse_duration(d->value);
+            if (auto* d = script.directive("statement-timeout"))
+                s.statement_timeout = *parse_duration(d->value);
             s.down_sha256 = script.sha256;
             s.down_drift_sha256 = script.drift_sha256;
             s.statements = plan_statements(script, executable_statements(script, problems));
-            if (!m) plan.notes.push_back(id + ": file absent (older image); using the down script stored in history");
+            if (!m)
+                plan.notes.push_back(
+                    id + ": file absent (older image); using the down script stored in history");
         } else {
             s.source = "file";
             const auto& script = *m->down;
             parse(script);
             s.down_text = script.text;
             s.transactional = !script.no_transaction();
-            if (auto* d = script.directive("lock-timeout")) s.lock_timeout = *parse_duration(d->value);
-            if (auto* d = script.directive("statement-timeout")) s.statement_timeout = *parse_duration(d->value);
+            if (auto* d = script.directive("lock-timeout"))
+                s.lock_timeout = *parse_duration(d->value);
+            if (auto* d = script.directive("statement-timeout"))
+                s.statement_timeout = *parse_duration(d->value);
             s.down_sha256 = script.sha256;
             s.down_drift_sha256 = script.drift_sha256;
             s.statements = plan_statements(script, executable_statements(script, problems));
         }
         if (!problems.empty())
-            throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint, problems);
+            throw Error(ExitCode::usage, problems.front().location_and_message(),
+                        problems.front().hint, problems);
         steps.push_back(std::move(s));
     }
     if (!drift.empty()) {
         throw Error(ExitCode::drift, drift.front().location_and_message(),
-                    "choose explicitly: --use-file runs the file, --use-stored runs the text stored at apply time",
+                    "choose explicitly: --use-file runs the file, --use-stored runs the text "
+                    "stored at apply time",
                     drift);
     }
     return steps;
@@ -438,33 +520,36 @@ Plan Engine::plan_down(const DownOptions& options) {
     if (options.atomic) {
         for (const auto& s : plan.steps) {
             if (!s.transactional)
-                throw usage_error("--atomic needs every down script to be transactional; " + s.version + "_" + s.name +
-                                  " is marked no-transaction");
+                throw usage_error("--atomic needs every down script to be transactional; " +
+                                  s.version + "_" + s.name + " is marked no-transaction");
         }
     }
     return plan;
 }
 
 std::unique_ptr<MigrationLock> Engine::take_lock(const std::string& command) {
-    auto lock = std::make_unique<MigrationLock>([this] { return connect(); }, m_config.history_schema,
-                                                m_config.lock_lease, command);
+    auto lock = std::make_unique<MigrationLock>(
+        [this] { return connect(); }, m_config.history_schema, m_config.lock_lease, command);
     bool ok = lock->acquire(session(), m_config.lock_wait, [&](const LockHolder& h) {
-        say("waiting up to " + format_duration(m_config.lock_wait) + " for the migration lock held by " + h.command +
-            " (pid " + std::to_string(h.pid) + " on " + h.host + (h.pod.empty() ? "" : ", pod " + h.pod) + ")");
+        say("waiting up to " + format_duration(m_config.lock_wait) +
+            " for the migration lock held by " + h.command + " (pid " + std::to_string(h.pid) +
+            " on " + h.host + (h.pod.empty() ? "" : ", pod " + h.pod) + ")");
     });
     if (!ok) {
         auto holder = read_lock_holder(session(), m_config.history_schema);
-        throw Error(ExitCode::locked,
-                    "another rollsafe holds the migration lock" +
-                        (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) + " on " + holder->host +
-                                      ", lease until " + holder->expires_at + ")"
-                                : std::string()) +
-                        " and --lock-wait " + format_duration(m_config.lock_wait) + " ran out",
-                    "retry later; a holder that died loses the lock when its lease expires");
+        throw Error(
+            ExitCode::locked,
+            "another rollsafe holds the migration lock" +
+                (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) + " on " +
+                              holder->host + ", lease until " + holder->expires_at + ")"
+                        : std::string()) +
+                " and --lock-wait " + format_duration(m_config.lock_wait) + " ran out",
+            "retry later; a holder that died loses the lock when its lease expires");
     }
     lock->on_lost([this] {
         std::lock_guard<std::mutex> g(m_cancel_mutex);
-        if (m_running) m_running->cancel();
+        if (m_running)
+            m_running->cancel();
     });
     return lock;
 }
@@ -481,7 +566,8 @@ HistoryRow Engine::base_row(const PlannedStep& step, const std::string& run_id) 
     row.up_drift_sha256 = step.up_drift_sha256;
     row.down_sha256 = step.down_sha256;
     row.down_drift_sha256 = step.down_drift_sha256;
-    if (step.direction == "up" && step.migration && step.migration->down) row.down_script = step.migration->down->text;
+    if (step.direction == "up" && step.migration && step.migration->down)
+        row.down_script = step.migration->down->text;
     row.no_transaction = !step.transactional;
     row.os_user = actor.os_user;
     row.host = actor.host;
@@ -490,7 +576,8 @@ HistoryRow Engine::base_row(const PlannedStep& step, const std::string& run_id) 
     row.compat_class = step.compat_class;
     row.details["statements"] = step.statements.size();
     row.details["source"] = step.source;
-    if (!step.suppressions.empty()) row.details["suppressed"] = step.suppressions;
+    if (!step.suppressions.empty())
+        row.details["suppressed"] = step.suppressions;
     return row;
 }
 
@@ -516,8 +603,8 @@ void Engine::record_failure(HistoryRow row) {
     }
 }
 
-void Engine::set_freeze_after(const std::string& reason, const std::string& run_id, const std::string& version,
-                              ExitCode code) {
+void Engine::set_freeze_after(const std::string& reason, const std::string& run_id,
+                              const std::string& version, ExitCode code) {
     History::Freeze f;
     f.reason = reason;
     f.run_id = run_id;
@@ -539,17 +626,19 @@ void Engine::set_freeze_after(const std::string& reason, const std::string& run_
     try {
         history_store().set_freeze(f, audit);
     } catch (const db::DbError& e) {
-        if (!e.connection_lost()) throw;
+        if (!e.connection_lost())
+            throw;
         m_session = connect();
         m_history = std::make_unique<History>(*m_session, m_config.history_schema);
         history_store().set_freeze(f, audit);
     }
-    if (m_hooks.freeze_changed) m_hooks.freeze_changed(f);
+    if (m_hooks.freeze_changed)
+        m_hooks.freeze_changed(f);
     log::error("deployments are now frozen: {}", reason);
 }
 
-StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
-                                     ExitCode& code, std::string& message) {
+StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& base,
+                                     MigrationLock& lock, ExitCode& code, std::string& message) {
     StepResult res;
     res.version = step.version;
     res.name = step.name;
@@ -563,16 +652,19 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
         int current = -1;
         try {
             interrupt::check();
-            db::Transaction tx(session(), "RESET SESSION AUTHORIZATION; RESET ALL; SET LOCAL lock_timeout = " +
-                                              millis_setting(step.lock_timeout) + "; SET LOCAL statement_timeout = " +
-                                              millis_setting(step.statement_timeout));
+            db::Transaction tx(
+                session(),
+                "RESET SESSION AUTHORIZATION; RESET ALL; SET LOCAL lock_timeout = " +
+                    millis_setting(step.lock_timeout) +
+                    "; SET LOCAL statement_timeout = " + millis_setting(step.statement_timeout));
             {
                 std::lock_guard<std::mutex> g(m_cancel_mutex);
                 m_running = &session();
             }
             for (const auto& st : step.statements) {
                 current = st.index;
-                if (interrupt::requested() || lock.lost()) throw db::DbError("canceled", "57014", false);
+                if (interrupt::requested() || lock.lost())
+                    throw db::DbError("canceled", "57014", false);
                 session().exec(st.text);
             }
             current = -1;
@@ -592,7 +684,8 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
                 std::lock_guard<std::mutex> g(m_cancel_mutex);
                 m_running = nullptr;
             }
-            const PlannedStatement* failed = current >= 0 ? &step.statements[static_cast<std::size_t>(current)] : nullptr;
+            const PlannedStatement* failed =
+                current >= 0 ? &step.statements[static_cast<std::size_t>(current)] : nullptr;
             res.position = failed ? failed->position : "";
             res.error = e.what();
             res.duration_ms = ms_since(t0);
@@ -606,7 +699,8 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
             row.details["sqlstate"] = e.sqlstate();
             if (interrupt::requested()) {
                 code = ExitCode::interrupted;
-                message = id + " was interrupted; its transaction rolled back, nothing of it is applied";
+                message =
+                    id + " was interrupted; its transaction rolled back, nothing of it is applied";
                 row.error = "interrupted by signal " + std::to_string(interrupt::signal_number());
                 res.error = row.error;
                 row.details["exit_code"] = static_cast<int>(code);
@@ -615,25 +709,31 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
             }
             if (e.sqlstate() == "RSL01" || lock.lost()) {
                 code = ExitCode::locked;
-                message = id + " rolled back: this process lost the migration lock (its lease expired)";
+                message =
+                    id + " rolled back: this process lost the migration lock (its lease expired)";
                 return res;
             }
             if (e.lock_timeout()) {
-                log::warn("{}: lock_timeout ({}) waiting for a lock{}; retrying in about {} (attempt {})", id,
-                          format_duration(step.lock_timeout), failed ? " at " + failed->position : std::string(),
-                          format_duration(backoff.next()), attempt);
-                if (backoff.wait()) continue;
+                log::warn(
+                    "{}: lock_timeout ({}) waiting for a lock{}; retrying in about {} (attempt {})",
+                    id, format_duration(step.lock_timeout),
+                    failed ? " at " + failed->position : std::string(),
+                    format_duration(backoff.next()), attempt);
+                if (backoff.wait())
+                    continue;
                 code = ExitCode::busy;
-                message = id + " could not take its locks within lock_timeout " + format_duration(step.lock_timeout) +
-                          " over " + std::to_string(attempt) + " attempts (budget " +
-                          format_duration(m_config.lock_retry_budget) + "); nothing changed";
+                message = id + " could not take its locks within lock_timeout " +
+                          format_duration(step.lock_timeout) + " over " + std::to_string(attempt) +
+                          " attempts (budget " + format_duration(m_config.lock_retry_budget) +
+                          "); nothing changed";
                 row.details["exit_code"] = static_cast<int>(code);
                 record_failure(row);
                 return res;
             }
             code = ExitCode::failed_clean;
-            message = id + " failed" + (failed ? " at " + failed->position : std::string(" at commit")) + ": " + e.what() +
-                      "; its transaction rolled back";
+            message = id + " failed" +
+                      (failed ? " at " + failed->position : std::string(" at commit")) + ": " +
+                      e.what() + "; its transaction rolled back";
             row.details["exit_code"] = static_cast<int>(code);
             record_failure(row);
             return res;
@@ -641,8 +741,9 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
     }
 }
 
-StepResult Engine::run_statement_by_statement(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
-                                              ExitCode& code, std::string& message, int resume_from,
+StepResult Engine::run_statement_by_statement(const PlannedStep& step, const HistoryRow& base,
+                                              MigrationLock& lock, ExitCode& code,
+                                              std::string& message, int resume_from,
                                               bool resuming) {
     StepResult res;
     res.version = step.version;
@@ -653,15 +754,18 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
     const std::string id = step.version + "_" + step.name;
     auto& h = history_store();
     HistoryRow started = base;
-    started.started_at = session().exec("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                                        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+    started.started_at = session()
+                             .exec(
+                                 "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                 "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
                              .get(0, 0);
     if (!resuming) {
         started.outcome = outcome::started;
         h.append(started);
     }
     // Session-level timeouts: these statements cannot run inside a transaction block.
-    session().exec("RESET SESSION AUTHORIZATION; RESET ALL; SET lock_timeout = " + millis_setting(step.lock_timeout) +
+    session().exec("RESET SESSION AUTHORIZATION; RESET ALL; SET lock_timeout = " +
+                   millis_setting(step.lock_timeout) +
                    "; SET statement_timeout = " + millis_setting(step.statement_timeout));
     int current = resume_from;
     for (std::size_t i = static_cast<std::size_t>(resume_from); i < step.statements.size(); ++i) {
@@ -671,16 +775,22 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
         while (true) {
             try {
                 interrupt::check();
-                if (lock.lost()) throw db::DbError("lost the migration lock", "RSL01", false);
+                if (lock.lost())
+                    throw db::DbError("lost the migration lock", "RSL01", false);
                 if (!st.concurrent_index.empty()) {
-                    // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind: drop it first.
+                    // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind: drop it
+                    // first.
                     auto r = session().exec_params(
-                        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i "
-                        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        "WHERE c.relname = $1 AND NOT i.indisvalid AND i.indrelid = to_regclass($2)",
+                        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM "
+                        "pg_index i "
+                        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = "
+                        "c.relnamespace "
+                        "WHERE c.relname = $1 AND NOT i.indisvalid AND i.indrelid = "
+                        "to_regclass($2)",
                         {st.concurrent_index, st.concurrent_index_table});
                     if (!r.empty()) {
-                        say("dropping the INVALID index " + r.get(0, 0) + " left by an earlier failed build");
+                        say("dropping the INVALID index " + r.get(0, 0) +
+                            " left by an earlier failed build");
                         session().exec("DROP INDEX CONCURRENTLY IF EXISTS " + r.get(0, 0));
                     }
                 }
@@ -693,7 +803,8 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
                     std::lock_guard<std::mutex> g(m_cancel_mutex);
                     m_running = nullptr;
                 }
-                session().exec(h.progress_sql(base.run_id, step.version_key, st.index, st.position));
+                session().exec(
+                    h.progress_sql(base.run_id, step.version_key, st.index, st.position));
                 break;
             } catch (const db::DbError& e) {
                 {
@@ -701,10 +812,13 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
                     m_running = nullptr;
                 }
                 bool first = static_cast<int>(i) == 0 && !resuming;
-                bool changed_nothing = first && st.concurrent_index.empty() && st.kind != "IndexStmt";
+                bool changed_nothing =
+                    first && st.concurrent_index.empty() && st.kind != "IndexStmt";
                 if (e.lock_timeout() && !interrupt::requested()) {
-                    log::warn("{}: lock_timeout at {}; retrying in about {}", id, st.position, format_duration(backoff.next()));
-                    if (backoff.wait()) continue;
+                    log::warn("{}: lock_timeout at {}; retrying in about {}", id, st.position,
+                              format_duration(backoff.next()));
+                    if (backoff.wait())
+                        continue;
                 }
                 HistoryRow row = base;
                 row.error = e.what();
@@ -720,20 +834,23 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
                     res.outcome = outcome::failed;
                     if (interrupt::requested()) {
                         code = ExitCode::interrupted;
-                        message = id + " was interrupted before its first statement completed; nothing changed";
+                        message = id +
+                                  " was interrupted before its first statement completed; nothing "
+                                  "changed";
                     } else if (e.sqlstate() == "RSL01" || lock.lost()) {
                         code = ExitCode::locked;
                         message = id + ": this process lost the migration lock; nothing changed";
                     } else if (e.lock_timeout()) {
                         code = ExitCode::busy;
-                        message = id + " could not take its locks within the retry budget at " + st.position +
-                                  "; nothing changed";
+                        message = id + " could not take its locks within the retry budget at " +
+                                  st.position + "; nothing changed";
                     } else {
                         code = ExitCode::failed_clean;
-                        message = id + " failed at " + st.position + ": " + e.what() + "; nothing of it was applied";
+                        message = id + " failed at " + st.position + ": " + e.what() +
+                                  "; nothing of it was applied";
                     }
                     row.details["exit_code"] = static_cast<int>(code);
-                record_failure(row);
+                    record_failure(row);
                     return res;
                 }
                 row.outcome = outcome::failed_dirty;
@@ -741,9 +858,10 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
                 code = ExitCode::failed_dirty;
                 row.details["exit_code"] = static_cast<int>(code);
                 record_failure(row);
-                message = id + " failed at " + st.position + " (statement " + std::to_string(current + 1) + " of " +
-                          std::to_string(step.statements.size()) + ", outside a transaction): " + e.what() +
-                          "; statements before it stay applied";
+                message =
+                    id + " failed at " + st.position + " (statement " +
+                    std::to_string(current + 1) + " of " + std::to_string(step.statements.size()) +
+                    ", outside a transaction): " + e.what() + "; statements before it stay applied";
                 set_freeze_after(message, base.run_id, step.version, code);
                 return res;
             }
@@ -770,23 +888,58 @@ StepResult Engine::run_statement_by_statement(const PlannedStep& step, const His
         row.details["exit_code"] = static_cast<int>(code);
         record_failure(row);
         message = id + ": every statement ran, but recording it failed: " + e.what();
-        if (code == ExitCode::failed_dirty) set_freeze_after(message, base.run_id, step.version, code);
+        if (code == ExitCode::failed_dirty)
+            set_freeze_after(message, base.run_id, step.version, code);
         res.outcome = outcome::failed_dirty;
     }
     res.duration_ms = ms_since(t0);
     return res;
 }
 
-StepResult Engine::run_step(const PlannedStep& step, const std::string& run_id, const std::string& release,
-                            const std::string& snapshot_id, MigrationLock& lock, ExitCode& code, std::string& message) {
+StepResult Engine::run_step(const PlannedStep& step, const std::string& run_id,
+                            const std::string& release, const std::string& snapshot_id,
+                            MigrationLock& lock, ExitCode& code, std::string& message) {
     HistoryRow base = base_row(step, run_id);
     base.release = release;
     base.snapshot_id = snapshot_id;
     say((step.direction == "up" ? "applying " : "reverting ") + step.version + "_" + step.name +
         (step.transactional ? "" : " (no transaction: statement by statement)") +
         (step.source == "stored" ? " (stored down script)" : ""));
-    if (step.transactional) return run_transactional(step, base, lock, code, message);
+    if (step.transactional)
+        return run_transactional(step, base, lock, code, message);
     return run_statement_by_statement(step, base, lock, code, message, 0, false);
+}
+
+std::unique_ptr<MigrationLock> Engine::prepare_run(const std::string& command, RunResult& res,
+                                                   const std::function<Plan()>& make_plan) {
+    history_store().ensure();
+    require_not_frozen();
+    auto lock = take_lock(command);
+    require_not_dirty(analyze(false));
+    // Planned under the lock: what another migrator did while we waited is taken into account.
+    res.plan = make_plan();
+    for (const auto& w : res.plan.warnings)
+        log::warn("{}", w);
+    for (const auto& n : res.plan.notes)
+        say(n);
+    return lock;
+}
+
+std::string Engine::snapshot_before(const std::string& direction, const RunResult& res) {
+    if (!m_hooks.snapshot || m_config.snapshot_mode == "none")
+        return "";
+    SnapshotRequest req{direction, res.run_id, "", {}};
+    for (const auto& s : res.plan.steps)
+        req.steps.push_back(&s);
+    return m_hooks.snapshot(session(), req);
+}
+
+interrupt::Hook Engine::cancel_on_interrupt() {
+    return interrupt::on_interrupt([this] {
+        std::lock_guard<std::mutex> g(m_cancel_mutex);
+        if (m_running)
+            m_running->cancel();
+    });
 }
 
 RunResult Engine::up(const UpOptions& options) {
@@ -798,69 +951,62 @@ RunResult Engine::up(const UpOptions& options) {
         res.nothing_to_do = res.plan.steps.empty();
         return res;
     }
-    history_store().ensure();
-    require_not_frozen();
-    auto lock = take_lock(options.command);
-    {
-        auto a = analyze(false);
-        require_not_dirty(a);
-    }
-    res.plan = plan_up(options);
-    for (const auto& w : res.plan.warnings) log::warn("{}", w);
-    for (const auto& n : res.plan.notes) say(n);
+    auto lock = prepare_run(options.command, res, [&] { return plan_up(options); });
     if (res.plan.steps.empty()) {
         res.nothing_to_do = true;
         res.message = "nothing to do: every migration is applied";
-        if (!options.release.empty()) record_release(options.release, res.run_id);
+        if (!options.release.empty())
+            record_release(options.release, res.run_id);
         return res;
     }
     // Blocking findings stop the run before anything changes.
     std::vector<const check::Finding*> blocking;
     for (const auto& f : res.plan.findings)
-        if (f.severity == check::Severity::error && !f.suppressed) blocking.push_back(&f);
+        if (f.severity == check::Severity::error && !f.suppressed)
+            blocking.push_back(&f);
     if (!blocking.empty() && m_config.check_level == "error") {
         res.code = ExitCode::check_failed;
         const auto& f = *blocking.front();
-        res.message = std::to_string(blocking.size()) + " blocking finding(s); first: " + f.file + ":" +
-                      std::to_string(f.line) + ":" + std::to_string(f.col) + ": " + f.rule_id + ": " + f.message;
-        res.hint = "see `rollsafe check`; fix the migration, or allow it with -- rollsafe:allow=" + f.rule_id +
-                   " reason=\"...\"";
+        res.message = std::to_string(blocking.size()) + " blocking finding(s); first: " + f.file +
+                      ":" + std::to_string(f.line) + ":" + std::to_string(f.col) + ": " +
+                      f.rule_id + ": " + f.message;
+        res.hint = "see `rollsafe check`; fix the migration, or allow it with -- rollsafe:allow=" +
+                   f.rule_id + " reason=\"...\"";
         return res;
     }
-    if (m_hooks.snapshot && m_config.snapshot_mode != "none") {
-        SnapshotRequest req{"up", res.run_id, "", {}};
-        for (const auto& s : res.plan.steps) req.steps.push_back(&s);
-        res.snapshot_id = m_hooks.snapshot(session(), req);
-    }
-    auto hook = interrupt::on_interrupt([this] {
-        std::lock_guard<std::mutex> g(m_cancel_mutex);
-        if (m_running) m_running->cancel();
-    });
+    res.snapshot_id = snapshot_before("up", res);
+    auto hook = cancel_on_interrupt();
     for (const auto& step : res.plan.steps) {
         // Record which findings were suppressed, so history shows who allowed what.
         PlannedStep s = step;
         ExitCode code = ExitCode::ok;
         std::string message;
-        auto result = run_step(s, res.run_id, options.release, res.snapshot_id, *lock, code, message);
+        auto result =
+            run_step(s, res.run_id, options.release, res.snapshot_id, *lock, code, message);
         res.steps.push_back(result);
         if (code != ExitCode::ok) {
             res.code = code;
             res.message = message;
             if (code == ExitCode::failed_clean) {
-                res.hint = "the database is at the last good version; fix the migration and deploy again";
-                if (m_config.freeze_on_failed_clean) set_freeze_after(message, res.run_id, step.version, code);
+                res.hint =
+                    "the database is at the last good version; fix the migration and deploy again";
+                if (m_config.freeze_on_failed_clean)
+                    set_freeze_after(message, res.run_id, step.version, code);
             } else if (code == ExitCode::failed_dirty) {
-                res.hint = "fix the cause, then `rollsafe repair --resume --version " + step.version +
+                res.hint = "fix the cause, then `rollsafe repair --resume --version " +
+                           step.version +
                            " --reason \"...\"` and `rollsafe unfreeze --reason \"...\"`";
             } else if (code == ExitCode::interrupted) {
                 res.hint = "re-running is safe";
             } else if (code == ExitCode::busy) {
-                res.hint = "another transaction holds a lock on the table; retry off-peak, or raise "
-                           "timeouts.lock_retry_budget";
+                res.hint =
+                    "another transaction holds a lock on the table; retry off-peak, or raise "
+                    "timeouts.lock_retry_budget";
             }
             return res;
         }
-        say("applied " + step.version + "_" + step.name + " in " + human_duration(Millis(result.duration_ms)));
+        say("applied " + step.version + "_" + step.name + " in " +
+            human_duration(Millis(result.duration_ms)));
         if (interrupt::requested()) {
             res.code = ExitCode::interrupted;
             res.message = "interrupted after " + step.version + "_" + step.name + " was applied";
@@ -869,12 +1015,14 @@ RunResult Engine::up(const UpOptions& options) {
         }
     }
     res.message = "applied " + std::to_string(res.steps.size()) + " migration(s)";
-    if (!options.release.empty()) record_release(options.release, res.run_id);
+    if (!options.release.empty())
+        record_release(options.release, res.run_id);
     return res;
 }
 
-RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, const std::string& snapshot_id,
-                                  const DownOptions& options, MigrationLock& lock) {
+RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id,
+                                  const std::string& snapshot_id, const DownOptions& options,
+                                  MigrationLock& lock) {
     RunResult res;
     res.run_id = run_id;
     res.plan = plan;
@@ -889,9 +1037,10 @@ RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, c
     for (int attempt = 1;; ++attempt) {
         const PlannedStatement* failed = nullptr;
         try {
-            db::Transaction tx(session(), "RESET SESSION AUTHORIZATION; RESET ALL; SET LOCAL lock_timeout = " +
-                                              millis_setting(lock_timeout) + "; SET LOCAL statement_timeout = " +
-                                              millis_setting(statement_timeout));
+            db::Transaction tx(
+                session(), "RESET SESSION AUTHORIZATION; RESET ALL; SET LOCAL lock_timeout = " +
+                               millis_setting(lock_timeout) + "; SET LOCAL statement_timeout = " +
+                               millis_setting(statement_timeout));
             {
                 std::lock_guard<std::mutex> g(m_cancel_mutex);
                 m_running = &session();
@@ -901,7 +1050,8 @@ RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, c
                 say("reverting " + step.version + "_" + step.name + " (atomic)");
                 for (const auto& st : step.statements) {
                     failed = &st;
-                    if (interrupt::requested() || lock.lost()) throw db::DbError("canceled", "57014", false);
+                    if (interrupt::requested() || lock.lost())
+                        throw db::DbError("canceled", "57014", false);
                     session().exec(st.text);
                 }
                 HistoryRow row = base_row(step, run_id);
@@ -911,7 +1061,8 @@ RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, c
                 row.outcome = outcome::rolled_back;
                 row.details["atomic"] = true;
                 rows += "; " + history_store().insert_sql(row);
-                res.steps.push_back({step.version, step.name, "down", outcome::rolled_back, 0, attempt, "", "", step.compat_class});
+                res.steps.push_back({step.version, step.name, "down", outcome::rolled_back, 0,
+                                     attempt, "", "", step.compat_class});
             }
             failed = nullptr;
             tx.commit(rows);
@@ -919,8 +1070,10 @@ RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, c
                 std::lock_guard<std::mutex> g(m_cancel_mutex);
                 m_running = nullptr;
             }
-            for (auto& s : res.steps) s.duration_ms = ms_since(t0);
-            res.message = "reverted " + std::to_string(res.steps.size()) + " migration(s) in one transaction";
+            for (auto& s : res.steps)
+                s.duration_ms = ms_since(t0);
+            res.message =
+                "reverted " + std::to_string(res.steps.size()) + " migration(s) in one transaction";
             return res;
         } catch (const db::DbError& e) {
             {
@@ -938,9 +1091,11 @@ RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, c
                 res.message = "lost the migration lock; the down transaction rolled back";
                 return res;
             }
-            if (e.lock_timeout() && backoff.wait()) continue;
+            if (e.lock_timeout() && backoff.wait())
+                continue;
             res.code = e.lock_timeout() ? ExitCode::busy : ExitCode::failed_clean;
-            res.message = "atomic down failed" + (failed ? " at " + failed->position : std::string()) + ": " + e.what() +
+            res.message = "atomic down failed" +
+                          (failed ? " at " + failed->position : std::string()) + ": " + e.what() +
                           "; nothing changed";
             return res;
         }
@@ -950,37 +1105,22 @@ RunResult Engine::run_atomic_down(const Plan& plan, const std::string& run_id, c
 RunResult Engine::down(const DownOptions& options) {
     RunResult res;
     res.run_id = new_run_id();
-    if (options.use_file && options.use_stored) throw usage_error("--use-file and --use-stored exclude each other");
+    if (options.use_file && options.use_stored)
+        throw usage_error("--use-file and --use-stored exclude each other");
     files();
     if (options.dry_run) {
         res.plan = plan_down(options);
         res.nothing_to_do = res.plan.steps.empty();
         return res;
     }
-    history_store().ensure();
-    require_not_frozen();
-    auto lock = take_lock(options.command);
-    {
-        auto a = analyze(false);
-        require_not_dirty(a);
-    }
-    res.plan = plan_down(options);
-    for (const auto& w : res.plan.warnings) log::warn("{}", w);
-    for (const auto& n : res.plan.notes) say(n);
+    auto lock = prepare_run(options.command, res, [&] { return plan_down(options); });
     if (res.plan.steps.empty()) {
         res.nothing_to_do = true;
         res.message = "nothing to do: no applied migration is newer than the target";
         return res;
     }
-    if (m_hooks.snapshot && m_config.snapshot_mode != "none") {
-        SnapshotRequest req{"down", res.run_id, "", {}};
-        for (const auto& s : res.plan.steps) req.steps.push_back(&s);
-        res.snapshot_id = m_hooks.snapshot(session(), req);
-    }
-    auto hook = interrupt::on_interrupt([this] {
-        std::lock_guard<std::mutex> g(m_cancel_mutex);
-        if (m_running) m_running->cancel();
-    });
+    res.snapshot_id = snapshot_before("down", res);
+    auto hook = cancel_on_interrupt();
     if (options.atomic) {
         auto r = run_atomic_down(res.plan, res.run_id, res.snapshot_id, options, *lock);
         return r;
@@ -992,19 +1132,23 @@ RunResult Engine::down(const DownOptions& options) {
         base.release = options.release;
         base.snapshot_id = res.snapshot_id;
         base.reason = options.reason;
-        say("reverting " + step.version + "_" + step.name + (step.source == "stored" ? " (stored down script)" : ""));
-        auto result = step.transactional ? run_transactional(step, base, *lock, code, message)
-                                         : run_statement_by_statement(step, base, *lock, code, message, 0, false);
+        say("reverting " + step.version + "_" + step.name +
+            (step.source == "stored" ? " (stored down script)" : ""));
+        auto result = step.transactional
+                          ? run_transactional(step, base, *lock, code, message)
+                          : run_statement_by_statement(step, base, *lock, code, message, 0, false);
         res.steps.push_back(result);
         if (code != ExitCode::ok) {
             res.code = code;
             res.message = message;
-            if (code == ExitCode::failed_clean) res.hint = "the database is where the previous down left it";
+            if (code == ExitCode::failed_clean)
+                res.hint = "the database is where the previous down left it";
             if (code == ExitCode::failed_dirty)
                 res.hint = "part of the down ran outside a transaction: repair it, then unfreeze";
             return res;
         }
-        say("reverted " + step.version + "_" + step.name + " in " + human_duration(Millis(result.duration_ms)));
+        say("reverted " + step.version + "_" + step.name + " in " +
+            human_duration(Millis(result.duration_ms)));
         if (interrupt::requested()) {
             res.code = ExitCode::interrupted;
             res.message = "interrupted after reverting " + step.version + "_" + step.name;
@@ -1029,9 +1173,11 @@ StatusReport Engine::status() {
         rep.lock = read_lock_holder(session(), m_config.history_schema);
     }
     std::map<std::string, const Analysis::Drift*> up_drift, down_drift;
-    for (const auto& d : a.drift) (d.script == "up" ? up_drift : down_drift)[d.key] = &d;
+    for (const auto& d : a.drift)
+        (d.script == "up" ? up_drift : down_drift)[d.key] = &d;
     std::set<std::string> ooo;
-    for (auto* m : a.out_of_order) ooo.insert(m->version.key());
+    for (auto* m : a.out_of_order)
+        ooo.insert(m->version.key());
     std::vector<std::pair<Version, StatusEntry>> entries;
     for (const auto& m : files().migrations) {
         StatusEntry e;
@@ -1049,7 +1195,8 @@ StatusReport Engine::status() {
             e.release = row.release;
             e.compat_class = row.compat_class;
             e.op = row.op;
-            if (up_drift.count(e.version_key)) e.drift = up_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
+            if (up_drift.count(e.version_key))
+                e.drift = up_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
             if (down_drift.count(e.version_key))
                 e.down_drift = down_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
         }
@@ -1057,7 +1204,8 @@ StatusReport Engine::status() {
     }
     for (const auto& [key, av] : a.state) {
         auto v = Version::parse(av.row.version);
-        if (!v || files().find(*v)) continue;
+        if (!v || files().find(*v))
+            continue;
         StatusEntry e;
         e.version = av.row.version;
         e.version_key = key;
@@ -1069,17 +1217,23 @@ StatusReport Engine::status() {
         e.op = av.row.op;
         entries.emplace_back(*v, e);
     }
-    std::sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
     for (auto& [v, e] : entries) {
         if (e.state == "applied" || e.state == "missing-file") {
             ++rep.applied;
             rep.current_version = e.version;
         }
-        if (e.state == "pending" || e.state == "out-of-order") ++rep.pending;
-        if (e.state == "out-of-order") ++rep.out_of_order;
-        if (e.state == "dirty") ++rep.dirty;
-        if (e.state == "missing-file") ++rep.missing;
-        if (e.drift == "changed") ++rep.drifted;
+        if (e.state == "pending" || e.state == "out-of-order")
+            ++rep.pending;
+        if (e.state == "out-of-order")
+            ++rep.out_of_order;
+        if (e.state == "dirty")
+            ++rep.dirty;
+        if (e.state == "missing-file")
+            ++rep.missing;
+        if (e.drift == "changed")
+            ++rep.drifted;
         rep.entries.push_back(std::move(e));
     }
     return rep;
@@ -1087,23 +1241,28 @@ StatusReport Engine::status() {
 
 std::vector<HistoryRow> Engine::history(const History::Filter& filter) {
     auto& h = history_store();
-    if (!h.exists()) return {};
+    if (!h.exists())
+        return {};
     return h.rows(filter);
 }
 
-RunResult Engine::baseline_version(const std::string& version, const std::string& reason, bool dry_run) {
+RunResult Engine::baseline_version(const std::string& version, const std::string& reason,
+                                   bool dry_run) {
     RunResult res;
     res.run_id = new_run_id();
     auto to = parse_version_or_throw(version);
     files();
     if (!files().find(to))
-        throw usage_error("no migration file has version " + version, "baseline to a version that exists in the folder");
-    if (!dry_run) history_store().ensure();
+        throw usage_error("no migration file has version " + version,
+                          "baseline to a version that exists in the folder");
+    if (!dry_run)
+        history_store().ensure();
     auto a = analyze(false);
     Plan plan;
     plan.direction = "baseline";
     for (auto* m : a.pending) {
-        if (to < m->version) continue;
+        if (to < m->version)
+            continue;
         plan.steps.push_back(plan_up_step(*m));
     }
     res.plan = plan;
@@ -1121,21 +1280,24 @@ RunResult Engine::baseline_version(const std::string& version, const std::string
         row.outcome = outcome::baselined;
         row.reason = reason;
         rows += "; " + history_store().insert_sql(row);
-        res.steps.push_back({step.version, step.name, "baseline", outcome::baselined, 0, 1, "", "", step.compat_class});
+        res.steps.push_back({step.version, step.name, "baseline", outcome::baselined, 0, 1, "", "",
+                             step.compat_class});
     }
     tx.commit(rows);
-    res.message = "baselined " + std::to_string(plan.steps.size()) + " migration(s) up to " + version;
+    res.message =
+        "baselined " + std::to_string(plan.steps.size()) + " migration(s) up to " + version;
     return res;
 }
 
-RunResult Engine::baseline_from(const std::string& tool, const std::string& table_in, const std::string& reason,
-                                bool dry_run) {
+RunResult Engine::baseline_from(const std::string& tool, const std::string& table_in,
+                                const std::string& reason, bool dry_run) {
     RunResult res;
     res.run_id = new_run_id();
     files();
     auto& s = session();
     std::string table = table_in;
-    if (table.empty()) table = tool == "flyway" ? "flyway_schema_history" : "schema_migrations";
+    if (table.empty())
+        table = tool == "flyway" ? "flyway_schema_history" : "schema_migrations";
     auto reg = s.exec_params("SELECT to_regclass($1)::text", {table});
     if (reg.empty() || !reg.rows[0][0])
         throw usage_error("no table " + table + " in the database for " + tool,
@@ -1144,41 +1306,51 @@ RunResult Engine::baseline_from(const std::string& tool, const std::string& tabl
     std::set<std::string> applied_keys;
     if (tool == "golang-migrate") {
         auto r = s.exec("SELECT version::text, dirty FROM " + qualified + " LIMIT 1");
-        if (r.empty()) throw usage_error(qualified + " is empty: golang-migrate applied nothing");
+        if (r.empty())
+            throw usage_error(qualified + " is empty: golang-migrate applied nothing");
         if (r.get(0, 1) == "t")
-            throw Error(ExitCode::failed_dirty, "golang-migrate marks version " + r.get(0, 0) + " dirty",
-                        "finish or undo that migration by hand, clear golang-migrate's dirty flag, then baseline");
+            throw Error(ExitCode::failed_dirty,
+                        "golang-migrate marks version " + r.get(0, 0) + " dirty",
+                        "finish or undo that migration by hand, clear golang-migrate's dirty flag, "
+                        "then baseline");
         auto v = parse_version_or_throw(r.get(0, 0));
         for (const auto& m : files().migrations)
-            if (m.version <= v) applied_keys.insert(m.version.key());
+            if (m.version <= v)
+                applied_keys.insert(m.version.key());
     } else if (tool == "dbmate") {
         auto r = s.exec("SELECT version::text FROM " + qualified);
         for (std::size_t i = 0; i < r.size(); ++i)
-            if (auto v = Version::parse(r.get(i, 0))) applied_keys.insert(v->key());
+            if (auto v = Version::parse(r.get(i, 0)))
+                applied_keys.insert(v->key());
     } else if (tool == "flyway") {
         auto r = s.exec("SELECT DISTINCT ON (version) version, type, success FROM " + qualified +
                         " WHERE version IS NOT NULL ORDER BY version, installed_rank DESC");
         for (std::size_t i = 0; i < r.size(); ++i) {
             auto v = Version::parse(r.get(i, 0));
             bool undo = text::starts_with(r.get(i, 1), "UNDO");
-            if (v && r.get(i, 2) == "t" && !undo) applied_keys.insert(v->key());
+            if (v && r.get(i, 2) == "t" && !undo)
+                applied_keys.insert(v->key());
         }
     } else {
         throw usage_error("unknown tool \"" + tool + "\"", "use golang-migrate, dbmate or flyway");
     }
-    if (!dry_run) history_store().ensure();
+    if (!dry_run)
+        history_store().ensure();
     auto a = analyze(false);
     Plan plan;
     plan.direction = "baseline";
     std::set<std::string> known;
     for (const auto& m : files().migrations) {
         known.insert(m.version.key());
-        if (applied_keys.count(m.version.key()) && !a.state.count(m.version.key())) plan.steps.push_back(plan_up_step(m));
+        if (applied_keys.count(m.version.key()) && !a.state.count(m.version.key()))
+            plan.steps.push_back(plan_up_step(m));
     }
     for (const auto& k : applied_keys)
-        if (!known.count(k)) plan.warnings.push_back(tool + " records version " + k + ", which has no file here");
+        if (!known.count(k))
+            plan.warnings.push_back(tool + " records version " + k + ", which has no file here");
     res.plan = plan;
-    for (const auto& w : plan.warnings) log::warn("{}", w);
+    for (const auto& w : plan.warnings)
+        log::warn("{}", w);
     if (dry_run || plan.steps.empty()) {
         res.nothing_to_do = plan.steps.empty();
         res.message = plan.steps.empty() ? "nothing to import" : "";
@@ -1195,17 +1367,20 @@ RunResult Engine::baseline_from(const std::string& tool, const std::string& tabl
         row.details["imported_from"] = tool;
         row.details["table"] = qualified;
         rows += "; " + history_store().insert_sql(row);
-        res.steps.push_back({step.version, step.name, "baseline", outcome::baselined, 0, 1, "", "", ""});
+        res.steps.push_back(
+            {step.version, step.name, "baseline", outcome::baselined, 0, 1, "", "", ""});
     }
     tx.commit(rows);
-    res.message = "imported " + std::to_string(plan.steps.size()) + " applied migration(s) from " + tool + " (" +
-                  qualified + ")";
+    res.message = "imported " + std::to_string(plan.steps.size()) + " applied migration(s) from " +
+                  tool + " (" + qualified + ")";
     return res;
 }
 
-RunResult Engine::repair(RepairAction action, const std::string& version, const std::string& reason, bool dry_run) {
+RunResult Engine::repair(RepairAction action, const std::string& version, const std::string& reason,
+                         bool dry_run) {
     RunResult res;
-    if (text::trim(reason).empty()) throw usage_error("repair needs --reason \"...\" for the audit trail");
+    if (text::trim(reason).empty())
+        throw usage_error("repair needs --reason \"...\" for the audit trail");
     auto v = parse_version_or_throw(version);
     files();
     history_store().ensure();
@@ -1231,55 +1406,65 @@ RunResult Engine::repair(RepairAction action, const std::string& version, const 
     row.pod = actor.pod;
     row.pid = actor.pid;
     if (action == RepairAction::resume) {
-        if (!m) throw usage_error("no file for " + version + ": --resume needs the migration file");
+        if (!m)
+            throw usage_error("no file for " + version + ": --resume needs the migration file");
         if (m->up.sha256 != dirty.up_sha256 && m->up.drift_sha256 != dirty.up_drift_sha256)
-            res.plan.warnings.push_back(m->up.path + " changed since the failed run: resuming with the file as it is now");
+            res.plan.warnings.push_back(
+                m->up.path + " changed since the failed run: resuming with the file as it is now");
         auto done = history_store().progress(dirty.run_id);
         int resume_from = 0;
-        while (std::find(done.begin(), done.end(), resume_from) != done.end()) ++resume_from;
+        while (std::find(done.begin(), done.end(), resume_from) != done.end())
+            ++resume_from;
         PlannedStep step = plan_up_step(*m);
         res.plan.direction = "up";
         res.plan.steps.push_back(step);
-        res.plan.notes.push_back("resuming " + m->id() + " at statement " + std::to_string(resume_from + 1) + " of " +
+        res.plan.notes.push_back("resuming " + m->id() + " at statement " +
+                                 std::to_string(resume_from + 1) + " of " +
                                  std::to_string(step.statements.size()));
-        if (dry_run) return res;
-        for (const auto& n : res.plan.notes) say(n);
+        if (dry_run)
+            return res;
+        for (const auto& n : res.plan.notes)
+            say(n);
         HistoryRow base = base_row(step, dirty.run_id);
         base.op = "repair";
         base.reason = reason;
         base.release = dirty.release;
         base.snapshot_id = dirty.snapshot_id;
-        auto hook = interrupt::on_interrupt([this] {
-            std::lock_guard<std::mutex> g(m_cancel_mutex);
-            if (m_running) m_running->cancel();
-        });
+        auto hook = cancel_on_interrupt();
         ExitCode code = ExitCode::ok;
         std::string message;
-        auto result = run_statement_by_statement(step, base, *lock, code, message, resume_from, true);
+        auto result =
+            run_statement_by_statement(step, base, *lock, code, message, resume_from, true);
         res.steps.push_back(result);
         res.code = code;
         res.message = code == ExitCode::ok ? "resumed and completed " + m->id() : message;
-        if (code == ExitCode::ok) res.hint = "if deployments are frozen: rollsafe unfreeze --reason \"...\"";
+        if (code == ExitCode::ok)
+            res.hint = "if deployments are frozen: rollsafe unfreeze --reason \"...\"";
         return res;
     }
-    row.outcome = action == RepairAction::mark_applied ? outcome::marked_applied : outcome::marked_rolled_back;
+    row.outcome = action == RepairAction::mark_applied ? outcome::marked_applied
+                                                       : outcome::marked_rolled_back;
     res.plan.notes.push_back("mark " + dirty.version + "_" + dirty.name + " as " +
                              (action == RepairAction::mark_applied ? "applied" : "rolled back"));
-    if (dry_run) return res;
+    if (dry_run)
+        return res;
     db::Transaction tx(session());
     tx.commit(lock->fence_sql() + "; " + history_store().insert_sql(row));
-    res.steps.push_back({dirty.version, dirty.name, "repair", row.outcome, 0, 1, "", "", dirty.compat_class});
+    res.steps.push_back(
+        {dirty.version, dirty.name, "repair", row.outcome, 0, 1, "", "", dirty.compat_class});
     res.message = "marked " + dirty.version + "_" + dirty.name + " " + row.outcome;
     res.hint = "if deployments are frozen: rollsafe unfreeze --reason \"...\"";
     return res;
 }
 
 bool Engine::unfreeze(const std::string& reason) {
-    if (text::trim(reason).empty()) throw usage_error("unfreeze needs --reason \"...\" for the audit trail");
+    if (text::trim(reason).empty())
+        throw usage_error("unfreeze needs --reason \"...\" for the audit trail");
     auto& h = history_store();
     h.ensure();
     auto f = h.freeze();
-    if (!f) return false;
+    if (!f)
+        return false;
     auto actor = Actor::current();
     HistoryRow audit;
     audit.run_id = new_run_id();
@@ -1294,12 +1479,14 @@ bool Engine::unfreeze(const std::string& reason) {
     audit.details["freeze_reason"] = f->reason;
     audit.details["frozen_at"] = f->set_at;
     h.clear_freeze(audit);
-    if (m_hooks.freeze_changed) m_hooks.freeze_changed(std::nullopt);
+    if (m_hooks.freeze_changed)
+        m_hooks.freeze_changed(std::nullopt);
     return true;
 }
 
 void Engine::freeze(const std::string& reason) {
-    if (text::trim(reason).empty()) throw usage_error("freeze needs --reason \"...\"");
+    if (text::trim(reason).empty())
+        throw usage_error("freeze needs --reason \"...\"");
     history_store().ensure();
     set_freeze_after(reason, new_run_id(), "", ExitCode::frozen);
 }
@@ -1324,34 +1511,43 @@ void Engine::record_release(const std::string& release, const std::string& run_i
     row.pid = actor.pid;
     row.details["fingerprint"] = fp;
     db::Transaction tx(session());
-    session().exec("INSERT INTO " + h.table("releases") + " (release, version, version_key, fingerprint, catalog, run_id) VALUES (" +
-                   sql_literal(release) + ", " + sql_literal(version) + ", " + sql_literal(key) + ", " + sql_literal(fp) + ", " +
-                   sql_literal(catalog.to_json().dump()) + "::jsonb, " + sql_literal(run_id) + ")");
+    session().exec("INSERT INTO " + h.table("releases") +
+                   " (release, version, version_key, fingerprint, catalog, run_id) VALUES (" +
+                   sql_literal(release) + ", " + sql_literal(version) + ", " + sql_literal(key) +
+                   ", " + sql_literal(fp) + ", " + sql_literal(catalog.to_json().dump()) +
+                   "::jsonb, " + sql_literal(run_id) + ")");
     tx.commit(h.insert_sql(row));
-    say("recorded release " + release + " at schema version " + (version.empty() ? "(none)" : version) +
-        " (catalog " + fp.substr(0, 12) + ")");
+    say("recorded release " + release + " at schema version " +
+        (version.empty() ? "(none)" : version) + " (catalog " + fp.substr(0, 12) + ")");
 }
 
 std::optional<ReleaseRecord> Engine::recorded_release(const std::string& release, bool with_catalog,
                                                       nlohmann::json* catalog) {
     auto& h = history_store();
-    if (!h.exists()) return std::nullopt;
+    if (!h.exists())
+        return std::nullopt;
     auto r = session().exec_params(
-        "SELECT release, version, fingerprint, to_char(deployed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_id" +
+        "SELECT release, version, fingerprint, to_char(deployed_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_id" +
             std::string(with_catalog ? ", catalog::text" : "") + " FROM " + h.table("releases") +
             " WHERE release = $1 ORDER BY id DESC LIMIT 1",
         {release});
-    if (r.empty()) return std::nullopt;
-    if (with_catalog && catalog) *catalog = nlohmann::json::parse(r.get(0, 5, "{}"), nullptr, false);
+    if (r.empty())
+        return std::nullopt;
+    if (with_catalog && catalog)
+        *catalog = nlohmann::json::parse(r.get(0, 5, "{}"), nullptr, false);
     return ReleaseRecord{r.get(0, 0), r.get(0, 1), r.get(0, 2), r.get(0, 3), r.get(0, 4)};
 }
 
 std::vector<ReleaseRecord> Engine::releases() {
     std::vector<ReleaseRecord> out;
     auto& h = history_store();
-    if (!h.exists()) return out;
-    auto r = session().exec("SELECT release, version, fingerprint, to_char(deployed_at AT TIME ZONE 'UTC', "
-                            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_id FROM " + h.table("releases") + " ORDER BY id");
+    if (!h.exists())
+        return out;
+    auto r = session().exec(
+        "SELECT release, version, fingerprint, to_char(deployed_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_id FROM " +
+        h.table("releases") + " ORDER BY id");
     for (std::size_t i = 0; i < r.size(); ++i)
         out.push_back({r.get(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3), r.get(i, 4)});
     return out;
@@ -1361,20 +1557,24 @@ GateResult Engine::gate(const GateOptions& options) {
     GateResult g;
     g.release = options.release;
     const auto& set = files();
-    if (set.migrations.empty()) throw usage_error("no migrations in " + set.dir, "gate compares the schema with this image's migration files");
+    if (set.migrations.empty())
+        throw usage_error("no migrations in " + set.dir,
+                          "gate compares the schema with this image's migration files");
     Version needs = set.migrations.back().version;
     auto rel = read_releases(releases_path_for(m_config.migrations_dir));
     if (!options.release.empty()) {
         if (const Release* r = rel.find(options.release)) {
             needs = r->version;
         } else if (rel.exists) {
-            throw usage_error("release " + options.release + " is not in " + rel.path,
-                              "add it: \"" + options.release + "\" = \"<last migration version it ships>\"");
+            throw usage_error(
+                "release " + options.release + " is not in " + rel.path,
+                "add it: \"" + options.release + "\" = \"<last migration version it ships>\"");
         }
     }
     g.needs_version = needs.text();
     std::set<std::string> known;
-    for (const auto& m : set.migrations) known.insert(m.version.key());
+    for (const auto& m : set.migrations)
+        known.insert(m.version.key());
     auto deadline = Clock::now() + options.wait;
     Millis backoff{250};
     std::string last_error;
@@ -1398,56 +1598,74 @@ GateResult Engine::gate(const GateOptions& options) {
                 if (auto f = h.freeze()) {
                     g.code = ExitCode::frozen;
                     g.message = "deployments are frozen since " + f->set_at + ": " + f->reason;
-                    g.hint = "a person must look: rollsafe status, then rollsafe unfreeze --reason \"...\"";
+                    g.hint =
+                        "a person must look: rollsafe status, then rollsafe unfreeze --reason "
+                        "\"...\"";
                     return g;
                 }
             }
             std::map<std::string, AppliedVersion> state;
-            if (initialized) state = h.state(false);
+            if (initialized)
+                state = h.state(false);
             std::optional<Version> newest;
             for (const auto& [key, av] : state) {
                 auto v = Version::parse(av.row.version);
-                if (!v) continue;
-                if (!newest || *newest < *v) newest = *v;
+                if (!v)
+                    continue;
+                if (!newest || *newest < *v)
+                    newest = *v;
                 if (av.state == AppliedVersion::State::dirty) {
                     g.code = ExitCode::frozen;
-                    g.message = "migration " + av.row.version + "_" + av.row.name + " is dirty (part-applied)";
+                    g.message = "migration " + av.row.version + "_" + av.row.name +
+                                " is dirty (part-applied)";
                     g.hint = "a person must repair it: rollsafe repair --version " + av.row.version;
                     return g;
                 }
                 if (needs < *v || !known.count(key)) {
                     if (!compatible_with_older(av.row.compat_class))
-                        g.incompatible.push_back(av.row.version + "_" + av.row.name + " (" +
-                                                 (av.row.compat_class.empty() ? "class unknown" : av.row.compat_class) + ")");
+                        g.incompatible.push_back(
+                            av.row.version + "_" + av.row.name + " (" +
+                            (av.row.compat_class.empty() ? "class unknown" : av.row.compat_class) +
+                            ")");
                 }
             }
             g.schema_version = newest ? newest->text() : "";
             if (!g.incompatible.empty()) {
                 g.code = ExitCode::incompatible;
-                g.message = "the schema has migrations release " + (options.release.empty() ? std::string("(this image)") : options.release) +
-                            " cannot run against: " + text::join(g.incompatible, ", ");
+                g.message =
+                    "the schema has migrations release " +
+                    (options.release.empty() ? std::string("(this image)") : options.release) +
+                    " cannot run against: " + text::join(g.incompatible, ", ");
                 g.hint = "roll the app forward, or run `rollsafe rollback --to-release " +
-                         (options.release.empty() ? std::string("<release>") : options.release) + "`";
+                         (options.release.empty() ? std::string("<release>") : options.release) +
+                         "`";
                 return g;
             }
             for (const auto& m : set.migrations) {
-                if (needs < m.version) break;
-                if (!state.count(m.version.key())) g.missing.push_back(m.id());
+                if (needs < m.version)
+                    break;
+                if (!state.count(m.version.key()))
+                    g.missing.push_back(m.id());
             }
             if (g.missing.empty()) {
                 g.code = ExitCode::ok;
-                g.message = "schema is ready for " + (options.release.empty() ? std::string("this image") : options.release) +
-                            " (needs " + g.needs_version + ", schema at " + (g.schema_version.empty() ? "(none)" : g.schema_version) + ")";
+                g.message =
+                    "schema is ready for " +
+                    (options.release.empty() ? std::string("this image") : options.release) +
+                    " (needs " + g.needs_version + ", schema at " +
+                    (g.schema_version.empty() ? "(none)" : g.schema_version) + ")";
                 return g;
             }
         } catch (const Error& e) {
-            if (e.code() != ExitCode::unavailable) throw;
+            if (e.code() != ExitCode::unavailable)
+                throw;
             reachable = false;
             last_error = e.what();
             m_session.reset();
             m_history.reset();
         } catch (const db::DbError& e) {
-            if (!e.connection_lost()) throw;
+            if (!e.connection_lost())
+                throw;
             reachable = false;
             last_error = e.what();
             m_session.reset();
@@ -1460,16 +1678,21 @@ GateResult Engine::gate(const GateOptions& options) {
                 g.hint = "the database could not be reached within --wait";
             } else {
                 g.code = ExitCode::not_ready;
-                g.message = "schema is behind: " + std::to_string(g.missing.size()) + " migration(s) not applied yet (" +
-                            text::join(g.missing, ", ") + ")";
+                g.message = "schema is behind: " + std::to_string(g.missing.size()) +
+                            " migration(s) not applied yet (" + text::join(g.missing, ", ") + ")";
                 g.hint = "let the migration Job finish (rollsafe up), or wait longer with --wait";
             }
             return g;
         }
-        if (g.polls == 1 && reachable) say("waiting for the schema: " + std::to_string(g.missing.size()) + " migration(s) to go");
+        if (g.polls == 1 && reachable)
+            say("waiting for the schema: " + std::to_string(g.missing.size()) +
+                " migration(s) to go");
         auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-        if (!interrupt::sleep_for(std::min(backoff, left))) interrupt::check();
-        backoff = std::min(Millis(static_cast<long long>(static_cast<double>(backoff.count()) * 1.5)), Millis(5000));
+        if (!interrupt::sleep_for(std::min(backoff, left)))
+            interrupt::check();
+        backoff =
+            std::min(Millis(static_cast<long long>(static_cast<double>(backoff.count()) * 1.5)),
+                     Millis(5000));
     }
 }
 
@@ -1489,8 +1712,10 @@ RunResult Engine::rollback(const RollbackOptions& options) {
             auto rel = read_releases(releases_path_for(m_config.migrations_dir));
             const Release* r = rel.find(options.release);
             if (!r)
-                throw usage_error("release " + options.release + " was never deployed here and is not in " + rel.path,
-                                  "name a release `up --release` recorded (rollsafe releases), or use --to-version");
+                throw usage_error("release " + options.release +
+                                      " was never deployed here and is not in " + rel.path,
+                                  "name a release `up --release` recorded (rollsafe releases), or "
+                                  "use --to-version");
             target = r->version.text();
         }
     } else if (options.to_version) {
@@ -1505,11 +1730,15 @@ RunResult Engine::rollback(const RollbackOptions& options) {
     std::vector<const HistoryRow*> after;
     for (const auto& [key, av] : a.state) {
         auto v = Version::parse(av.row.version);
-        if (v && to < *v) after.push_back(&av.row);
+        if (v && to < *v)
+            after.push_back(&av.row);
     }
     std::vector<std::string> contract;
     for (const auto* row : after) {
-        if (!compatible_with_older(row->compat_class)) contract.push_back(row->version + "_" + row->name + " (" + (row->compat_class.empty() ? "class unknown" : row->compat_class) + ")");
+        if (!compatible_with_older(row->compat_class))
+            contract.push_back(row->version + "_" + row->name + " (" +
+                               (row->compat_class.empty() ? "class unknown" : row->compat_class) +
+                               ")");
     }
     auto verify = [&](RunResult& r) {
         if (!record || recorded_catalog.is_discarded() || recorded_catalog.is_null()) {
@@ -1523,23 +1752,31 @@ RunResult Engine::rollback(const RollbackOptions& options) {
             return;
         }
         r.verification = "differs";
-        for (const auto& c : changes) r.differences.push_back(c.describe());
+        for (const auto& c : changes)
+            r.differences.push_back(c.describe());
     };
     if (after.empty()) {
-        res.decision = "the schema is already at " + label + " (" + target + "); nothing to roll back";
+        res.decision =
+            "the schema is already at " + label + " (" + target + "); nothing to roll back";
         res.nothing_to_do = true;
     } else if (contract.empty() && !options.force_schema) {
-        res.decision = "every migration applied since " + label + " is expand-only (" + std::to_string(after.size()) +
-                       "): its app runs on this schema, so the schema stays (--force-schema rolls back anyway)";
+        res.decision = "every migration applied since " + label + " is expand-only (" +
+                       std::to_string(after.size()) +
+                       "): its app runs on this schema, so the schema stays (--force-schema rolls "
+                       "back anyway)";
         res.nothing_to_do = true;
     }
     if (res.nothing_to_do) {
         res.message = res.decision;
-        if (!options.dry_run && record && after.empty()) verify(res);
+        if (!options.dry_run && record && after.empty())
+            verify(res);
         if (res.verification == "differs") {
             res.code = ExitCode::drift;
-            res.message = "the schema is at " + target + " but differs from what " + label + " was deployed with";
-            res.hint = "someone changed the schema outside rollsafe; compare the differences and fix them by hand";
+            res.message = "the schema is at " + target + " but differs from what " + label +
+                          " was deployed with";
+            res.hint =
+                "someone changed the schema outside rollsafe; compare the differences and fix them "
+                "by hand";
         }
         return res;
     }
@@ -1551,14 +1788,16 @@ RunResult Engine::rollback(const RollbackOptions& options) {
     d.release = options.release;
     d.command = "rollback";
     auto plan = plan_down(d);
-    bool all_transactional = std::all_of(plan.steps.begin(), plan.steps.end(), [](const PlannedStep& s) { return s.transactional; });
+    bool all_transactional = std::all_of(plan.steps.begin(), plan.steps.end(),
+                                         [](const PlannedStep& s) { return s.transactional; });
     d.atomic = all_transactional;
-    res.decision = contract.empty()
-                       ? "--force-schema: running the down scripts of the " + std::to_string(after.size()) +
-                             " migration(s) since " + label + ", although all are expand-only"
-                       : std::to_string(contract.size()) + " of the " + std::to_string(after.size()) +
-                             " migration(s) since " + label + " break its app (" + text::join(contract, ", ") +
-                             "): running their down scripts";
+    res.decision =
+        contract.empty()
+            ? "--force-schema: running the down scripts of the " + std::to_string(after.size()) +
+                  " migration(s) since " + label + ", although all are expand-only"
+            : std::to_string(contract.size()) + " of the " + std::to_string(after.size()) +
+                  " migration(s) since " + label + " break its app (" + text::join(contract, ", ") +
+                  "): running their down scripts";
     res.decision += all_transactional ? ", in one transaction" : ", one by one";
     if (options.dry_run) {
         res.plan = plan;
@@ -1575,26 +1814,34 @@ RunResult Engine::rollback(const RollbackOptions& options) {
         verify(run);
         if (run.verification == "differs") {
             run.code = ExitCode::drift;
-            run.message = "rolled back to " + target + ", but the schema differs from what " + label + " was deployed with (" +
-                          std::to_string(run.differences.size()) + " difference(s))";
+            run.message = "rolled back to " + target + ", but the schema differs from what " +
+                          label + " was deployed with (" + std::to_string(run.differences.size()) +
+                          " difference(s))";
             run.hint = "the down scripts do not restore the schema exactly; see the differences";
         } else {
-            run.message = "rolled back to " + label + " (" + target + ")" +
-                          (run.verification == "matched" ? "; schema verified against the release's record" : "");
+            run.message =
+                "rolled back to " + label + " (" + target + ")" +
+                (run.verification == "matched" ? "; schema verified against the release's record"
+                                               : "");
         }
-        if (m_config.freeze_on_rollback) set_freeze_after("rolled back to " + label, run.run_id, target, ExitCode::ok);
+        if (m_config.freeze_on_rollback)
+            set_freeze_after("rolled back to " + label, run.run_id, target, ExitCode::ok);
     }
     return run;
 }
 
-std::optional<LockHolder> Engine::lock_status() { return read_lock_holder(session(), m_config.history_schema); }
+std::optional<LockHolder> Engine::lock_status() {
+    return read_lock_holder(session(), m_config.history_schema);
+}
 
 std::optional<LockHolder> Engine::break_lock(const std::string& reason) {
-    if (text::trim(reason).empty()) throw usage_error("lock break needs --reason \"...\" for the audit trail");
+    if (text::trim(reason).empty())
+        throw usage_error("lock break needs --reason \"...\" for the audit trail");
     auto& h = history_store();
     h.ensure();
     auto holder = read_lock_holder(session(), m_config.history_schema);
-    if (!holder) return std::nullopt;
+    if (!holder)
+        return std::nullopt;
     auto actor = Actor::current();
     HistoryRow audit;
     audit.run_id = new_run_id();
@@ -1610,7 +1857,8 @@ std::optional<LockHolder> Engine::break_lock(const std::string& reason) {
     audit.details["holder_pid"] = holder->pid;
     audit.details["holder_command"] = holder->command;
     db::Transaction tx(session());
-    session().exec_params("DELETE FROM " + h.table("lock") + " WHERE id = 1 AND holder = $1", {holder->holder});
+    session().exec_params("DELETE FROM " + h.table("lock") + " WHERE id = 1 AND holder = $1",
+                          {holder->holder});
     tx.commit(h.insert_sql(audit));
     return holder;
 }

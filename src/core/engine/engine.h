@@ -9,6 +9,7 @@
 
 #include "core/base/config.h"
 #include "core/base/exit_code.h"
+#include "core/base/interrupt.h"
 #include "core/check/check.h"
 #include "core/db/session.h"
 #include "core/engine/history.h"
@@ -23,7 +24,7 @@ struct PlannedStatement {
     int index = 0;
     std::string position;  // file:line:col
     std::string text;
-    std::string kind;      // parse node name
+    std::string kind;  // parse node name
     // For CREATE INDEX CONCURRENTLY: the index and its table, to clean up an INVALID leftover.
     std::string concurrent_index, concurrent_index_table;
 };
@@ -33,9 +34,9 @@ struct PlannedStep {
     std::string version;
     std::string version_key;
     std::string name;
-    std::string direction;     // "up" or "down"
+    std::string direction;  // "up" or "down"
     bool transactional = true;
-    std::string source;        // "file", or "stored" for a down text taken from history
+    std::string source;  // "file", or "stored" for a down text taken from history
     Millis lock_timeout{0};
     Millis statement_timeout{0};
     std::string compat_class;  // from check (up) or history (down)
@@ -50,14 +51,15 @@ struct Plan {
     std::string direction;  // "up" or "down"
     bool atomic = false;    // down --atomic: every step in one transaction
     std::vector<PlannedStep> steps;
-    std::vector<std::string> notes;     // decisions worth showing (ahead versions, stored downs)
-    std::vector<std::string> warnings;  // cosmetic drift, missing files
+    std::vector<std::string> notes;        // decisions worth showing (ahead versions, stored downs)
+    std::vector<std::string> warnings;     // cosmetic drift, missing files
     std::vector<check::Finding> findings;  // from check, when it ran
 };
 
 // What happened to one migration in a run.
 struct StepResult {
-    std::string version, name, direction, outcome;  // outcome: applied, rolled-back, failed, failed-dirty
+    std::string version, name, direction,
+        outcome;  // outcome: applied, rolled-back, failed, failed-dirty
     long long duration_ms = 0;
     int attempts = 1;
     std::string error, position;
@@ -103,9 +105,9 @@ struct GateResult {
 };
 
 struct RollbackOptions {
-    std::string release;                     // --to-release
-    std::optional<std::string> to_version;   // or --to-version
-    bool force_schema = false;               // run the downs even when all are expand-only
+    std::string release;                    // --to-release
+    std::optional<std::string> to_version;  // or --to-version
+    bool force_schema = false;              // run the downs even when all are expand-only
     bool dry_run = false;
     std::string reason;
 };
@@ -122,9 +124,9 @@ struct DownOptions {
     std::optional<std::string> to_version;  // keep this version and older
     int steps = 0;                          // or: undo the newest N
     bool atomic = false;
-    bool use_file = false;                  // a down file differs from the stored text: take the file
-    bool use_stored = false;                // ... or the stored text
-    bool prefer_stored = false;             // rollback: the stored text wins without a drift stop
+    bool use_file = false;       // a down file differs from the stored text: take the file
+    bool use_stored = false;     // ... or the stored text
+    bool prefer_stored = false;  // rollback: the stored text wins without a drift stop
     bool dry_run = false;
     std::string release;
     std::string reason;
@@ -134,8 +136,8 @@ struct DownOptions {
 // One line of `status`.
 struct StatusEntry {
     std::string version, version_key, name;
-    std::string state;     // applied, pending, dirty, out-of-order, missing-file
-    std::string drift;     // "", "cosmetic", "changed"
+    std::string state;  // applied, pending, dirty, out-of-order, missing-file
+    std::string drift;  // "", "cosmetic", "changed"
     std::string down_drift;
     std::string applied_at, release, compat_class, op;
     bool has_file = false;
@@ -180,7 +182,7 @@ struct EngineHooks {
 // The migration engine: applies and reverts migrations with an append-only history, a lease
 // lock between migrators, per-migration transactions and timeouts. One instance per command.
 class Engine {
-public:
+  public:
     Engine(Config config, EngineHooks hooks = {});
     ~Engine();
 
@@ -201,8 +203,8 @@ public:
     // Adopts a database: marks file migrations up to `version` as applied without running them.
     RunResult baseline_version(const std::string& version, const std::string& reason, bool dry_run);
     // Imports another tool's history table ("golang-migrate", "dbmate", "flyway").
-    RunResult baseline_from(const std::string& tool, const std::string& table, const std::string& reason,
-                            bool dry_run);
+    RunResult baseline_from(const std::string& tool, const std::string& table,
+                            const std::string& reason, bool dry_run);
 
     // Tells whether the app of a release can start on the schema, waiting up to options.wait while
     // the schema is behind or a migration runs (polling with backoff on one connection).
@@ -218,7 +220,8 @@ public:
 
     // Repairs a dirty (failed no-transaction) migration.
     enum class RepairAction { resume, mark_applied, mark_rolled_back };
-    RunResult repair(RepairAction action, const std::string& version, const std::string& reason, bool dry_run);
+    RunResult repair(RepairAction action, const std::string& version, const std::string& reason,
+                     bool dry_run);
 
     // Clears the freeze (audited). Returns false when none was in force.
     bool unfreeze(const std::string& reason);
@@ -235,7 +238,7 @@ public:
     History& history_store();
     const Config& config() const { return m_config; }
 
-private:
+  private:
     struct Analysis;
     Analysis analyze(bool with_down_scripts);
     void require_not_frozen();
@@ -244,23 +247,36 @@ private:
     PlannedStep plan_up_step(const Migration& m);
     // Parses a script of the migration files on first use; throws Error(USAGE) for bad SQL.
     void parse(const Script& script);
-    std::vector<PlannedStep> plan_down_steps(const Analysis& a, const DownOptions& options, Plan& plan);
+    std::vector<PlannedStep> plan_down_steps(const Analysis& a, const DownOptions& options,
+                                             Plan& plan);
     std::unique_ptr<MigrationLock> take_lock(const std::string& command);
-    StepResult run_step(const PlannedStep& step, const std::string& run_id, const std::string& release,
-                        const std::string& snapshot_id, MigrationLock& lock, ExitCode& code, std::string& message);
-    StepResult run_transactional(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
-                                 ExitCode& code, std::string& message);
-    StepResult run_statement_by_statement(const PlannedStep& step, const HistoryRow& base, MigrationLock& lock,
-                                          ExitCode& code, std::string& message, int resume_from, bool resuming);
-    RunResult run_atomic_down(const Plan& plan, const std::string& run_id, const std::string& snapshot_id,
-                              const DownOptions& options, MigrationLock& lock);
+    // Readies a run that changes the database: rollsafe's tables, no freeze, the lock, nothing
+    // dirty, then the plan (made under the lock). Returns the lock.
+    std::unique_ptr<MigrationLock> prepare_run(const std::string& command, RunResult& res,
+                                               const std::function<Plan()>& make_plan);
+    // Takes the batch's snapshot through the hook (per snapshot.mode); returns its id or "".
+    std::string snapshot_before(const std::string& direction, const RunResult& res);
+    // Cancels the running statement when a signal arrives, for the life of the returned hook.
+    interrupt::Hook cancel_on_interrupt();
+    StepResult run_step(const PlannedStep& step, const std::string& run_id,
+                        const std::string& release, const std::string& snapshot_id,
+                        MigrationLock& lock, ExitCode& code, std::string& message);
+    StepResult run_transactional(const PlannedStep& step, const HistoryRow& base,
+                                 MigrationLock& lock, ExitCode& code, std::string& message);
+    StepResult run_statement_by_statement(const PlannedStep& step, const HistoryRow& base,
+                                          MigrationLock& lock, ExitCode& code, std::string& message,
+                                          int resume_from, bool resuming);
+    RunResult run_atomic_down(const Plan& plan, const std::string& run_id,
+                              const std::string& snapshot_id, const DownOptions& options,
+                              MigrationLock& lock);
     void record_failure(HistoryRow row);
-    void set_freeze_after(const std::string& reason, const std::string& run_id, const std::string& version,
-                          ExitCode code);
+    void set_freeze_after(const std::string& reason, const std::string& run_id,
+                          const std::string& version, ExitCode code);
     HistoryRow base_row(const PlannedStep& step, const std::string& run_id) const;
     void say(const std::string& line) const;
     void record_release(const std::string& release, const std::string& run_id);
-    std::optional<ReleaseRecord> recorded_release(const std::string& release, bool with_catalog, nlohmann::json* catalog);
+    std::optional<ReleaseRecord> recorded_release(const std::string& release, bool with_catalog,
+                                                  nlohmann::json* catalog);
 
     Config m_config;
     EngineHooks m_hooks;

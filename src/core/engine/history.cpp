@@ -19,56 +19,90 @@ namespace {
 std::vector<std::string> layout_steps(const std::string& q) {
     return {
         // 1: history, lock, progress, freeze, releases, fence()
-        "CREATE TABLE IF NOT EXISTS " + q + ".history ("
-        " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-        " run_id text NOT NULL,"
-        " op text NOT NULL,"
-        " version text, version_key text, name text,"
-        " up_sha256 text, up_drift_sha256 text, down_sha256 text, down_drift_sha256 text,"
-        " down_script text,"
-        " no_transaction boolean NOT NULL DEFAULT false,"
-        " db_user text NOT NULL DEFAULT current_user,"
-        " os_user text, host text, pod text, pid integer,"
-        " started_at timestamptz NOT NULL DEFAULT transaction_timestamp(),"
-        " finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
-        " duration_ms bigint,"
-        " release text, snapshot_id text, class text,"
-        " outcome text NOT NULL,"
-        " error text, error_statement integer, error_position text,"
-        " reason text,"
-        " details jsonb NOT NULL DEFAULT '{}');"
-        "CREATE INDEX IF NOT EXISTS history_version_idx ON " + q + ".history (version_key, id);"
-        "CREATE OR REPLACE FUNCTION " + q + ".history_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        "$rollsafe$ BEGIN RAISE EXCEPTION 'rollsafe history is append-only' USING ERRCODE = 'RSH01'; END $rollsafe$;"
-        "DROP TRIGGER IF EXISTS history_append_only ON " + q + ".history;"
-        "CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON " + q + ".history"
-        " FOR EACH ROW EXECUTE FUNCTION " + q + ".history_append_only();"
-        "DROP TRIGGER IF EXISTS history_no_truncate ON " + q + ".history;"
-        "CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON " + q + ".history"
-        " FOR EACH STATEMENT EXECUTE FUNCTION " + q + ".history_append_only();"
-        "CREATE TABLE IF NOT EXISTS " + q + ".lock ("
-        " id integer PRIMARY KEY CHECK (id = 1),"
-        " holder text NOT NULL, host text, pid integer, pod text, command text,"
-        " acquired_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL, expires_at timestamptz NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS " + q + ".progress ("
-        " run_id text NOT NULL, version_key text NOT NULL, statement_index integer NOT NULL,"
-        " position text, done_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
-        " PRIMARY KEY (run_id, statement_index));"
-        "CREATE TABLE IF NOT EXISTS " + q + ".freeze ("
-        " id integer PRIMARY KEY CHECK (id = 1),"
-        " reason text NOT NULL, set_at timestamptz NOT NULL DEFAULT clock_timestamp(), set_by text,"
-        " run_id text, version text, exit_code integer);"
-        "CREATE TABLE IF NOT EXISTS " + q + ".releases ("
-        " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-        " release text NOT NULL, version text, version_key text, fingerprint text, catalog jsonb,"
-        " run_id text, deployed_at timestamptz NOT NULL DEFAULT clock_timestamp());"
-        "CREATE OR REPLACE FUNCTION " + q + ".fence(p_holder text, p_lease_ms bigint) RETURNS void"
-        " LANGUAGE plpgsql AS $rollsafe$ BEGIN"
-        " UPDATE " + q + ".lock SET heartbeat_at = clock_timestamp(),"
-        "  expires_at = clock_timestamp() + p_lease_ms * interval '1 millisecond'"
-        "  WHERE id = 1 AND holder = p_holder AND expires_at > clock_timestamp();"
-        " IF NOT FOUND THEN RAISE EXCEPTION 'rollsafe: this process lost the migration lock' USING ERRCODE = 'RSL01';"
-        " END IF; END $rollsafe$;",
+        "CREATE TABLE IF NOT EXISTS " + q +
+            ".history ("
+            " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " run_id text NOT NULL,"
+            " op text NOT NULL,"
+            " version text, version_key text, name text,"
+            " up_sha256 text, up_drift_sha256 text, down_sha256 text, down_drift_sha256 text,"
+            " down_script text,"
+            " no_transaction boolean NOT NULL DEFAULT false,"
+            " db_user text NOT NULL DEFAULT current_user,"
+            " os_user text, host text, pod text, pid integer,"
+            " started_at timestamptz NOT NULL DEFAULT transaction_timestamp(),"
+            " finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+            " duration_ms bigint,"
+            " release text, snapshot_id text, class text,"
+            " outcome text NOT NULL,"
+            " error text, error_statement integer, error_position text,"
+            " reason text,"
+            " details jsonb NOT NULL DEFAULT '{}');"
+            "CREATE INDEX IF NOT EXISTS history_version_idx ON " +
+            q +
+            ".history (version_key, id);"
+            "CREATE OR REPLACE FUNCTION " +
+            q +
+            ".history_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$rollsafe$ BEGIN RAISE EXCEPTION 'rollsafe history is append-only' USING ERRCODE = "
+            "'RSH01'; END $rollsafe$;"
+            "DROP TRIGGER IF EXISTS history_append_only ON " +
+            q +
+            ".history;"
+            "CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON " +
+            q +
+            ".history"
+            " FOR EACH ROW EXECUTE FUNCTION " +
+            q +
+            ".history_append_only();"
+            "DROP TRIGGER IF EXISTS history_no_truncate ON " +
+            q +
+            ".history;"
+            "CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON " +
+            q +
+            ".history"
+            " FOR EACH STATEMENT EXECUTE FUNCTION " +
+            q +
+            ".history_append_only();"
+            "CREATE TABLE IF NOT EXISTS " +
+            q +
+            ".lock ("
+            " id integer PRIMARY KEY CHECK (id = 1),"
+            " holder text NOT NULL, host text, pid integer, pod text, command text,"
+            " acquired_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL, expires_at "
+            "timestamptz NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS " +
+            q +
+            ".progress ("
+            " run_id text NOT NULL, version_key text NOT NULL, statement_index integer NOT NULL,"
+            " position text, done_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+            " PRIMARY KEY (run_id, statement_index));"
+            "CREATE TABLE IF NOT EXISTS " +
+            q +
+            ".freeze ("
+            " id integer PRIMARY KEY CHECK (id = 1),"
+            " reason text NOT NULL, set_at timestamptz NOT NULL DEFAULT clock_timestamp(), set_by "
+            "text,"
+            " run_id text, version text, exit_code integer);"
+            "CREATE TABLE IF NOT EXISTS " +
+            q +
+            ".releases ("
+            " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+            " release text NOT NULL, version text, version_key text, fingerprint text, catalog "
+            "jsonb,"
+            " run_id text, deployed_at timestamptz NOT NULL DEFAULT clock_timestamp());"
+            "CREATE OR REPLACE FUNCTION " +
+            q +
+            ".fence(p_holder text, p_lease_ms bigint) RETURNS void"
+            " LANGUAGE plpgsql AS $rollsafe$ BEGIN"
+            " UPDATE " +
+            q +
+            ".lock SET heartbeat_at = clock_timestamp(),"
+            "  expires_at = clock_timestamp() + p_lease_ms * interval '1 millisecond'"
+            "  WHERE id = 1 AND holder = p_holder AND expires_at > clock_timestamp();"
+            " IF NOT FOUND THEN RAISE EXCEPTION 'rollsafe: this process lost the migration lock' "
+            "USING ERRCODE = 'RSL01';"
+            " END IF; END $rollsafe$;",
     };
 }
 
@@ -77,7 +111,8 @@ const char* kColumns =
     "down_drift_sha256, no_transaction, db_user, os_user, host, pod, pid, "
     "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, "
     "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, "
-    "duration_ms, release, snapshot_id, class, outcome, error, error_statement, error_position, reason, "
+    "duration_ms, release, snapshot_id, class, outcome, error, error_statement, error_position, "
+    "reason, "
     "details::text AS details";
 
 HistoryRow to_row(const db::Result& r, std::size_t i, bool with_down) {
@@ -93,7 +128,8 @@ HistoryRow to_row(const db::Result& r, std::size_t i, bool with_down) {
     row.up_drift_sha256 = s("up_drift_sha256");
     row.down_sha256 = s("down_sha256");
     row.down_drift_sha256 = s("down_drift_sha256");
-    if (with_down) row.down_script = r.at(i, "down_script");
+    if (with_down)
+        row.down_script = r.at(i, "down_script");
     row.no_transaction = s("no_transaction") == "t";
     row.db_user = s("db_user");
     row.os_user = s("os_user");
@@ -116,7 +152,9 @@ HistoryRow to_row(const db::Result& r, std::size_t i, bool with_down) {
     return row;
 }
 
-std::string lit_or_null(const std::string& v) { return v.empty() ? "NULL" : sql_literal(v); }
+std::string lit_or_null(const std::string& v) {
+    return v.empty() ? "NULL" : sql_literal(v);
+}
 
 }  // namespace
 
@@ -124,7 +162,8 @@ std::string sql_literal(const std::string& value) {
     std::string out = "E'";
     out.reserve(value.size() + 4);
     for (char c : value) {
-        if (c == '\'' || c == '\\') out += c;
+        if (c == '\'' || c == '\\')
+            out += c;
         out += c;
     }
     out += '\'';
@@ -134,7 +173,8 @@ std::string sql_literal(const std::string& value) {
 std::string new_run_id() {
     unsigned char bytes[16];
     if (RAND_bytes(bytes, sizeof bytes) != 1) {
-        for (auto& b : bytes) b = static_cast<unsigned char>(std::rand());
+        for (auto& b : bytes)
+            b = static_cast<unsigned char>(std::rand());
     }
     static const char* hex = "0123456789abcdef";
     std::string out;
@@ -147,23 +187,32 @@ std::string new_run_id() {
 
 Actor Actor::current() {
     Actor a;
-    if (auto* pw = ::getpwuid(::geteuid())) a.os_user = pw->pw_name;
+    if (auto* pw = ::getpwuid(::geteuid()))
+        a.os_user = pw->pw_name;
     a.host = host_name();
-    if (const char* pod = std::getenv("HOSTNAME")) a.pod = pod;
-    if (const char* pod = std::getenv("POD_NAME")) a.pod = pod;
+    if (const char* pod = std::getenv("HOSTNAME"))
+        a.pod = pod;
+    if (const char* pod = std::getenv("POD_NAME"))
+        a.pod = pod;
     a.pid = static_cast<int>(::getpid());
     return a;
 }
 
 History::History(db::Session& session, std::string schema)
     : m_session(session), m_schema(std::move(schema)), m_q(text::quote_ident(m_schema)) {
-    if (m_schema.empty() || m_schema.find('$') != std::string::npos || m_schema.find('\0') != std::string::npos)
-        throw usage_error("history.schema \"" + m_schema + "\" is not allowed", "use letters, digits and underscores");
+    if (m_schema.empty() || m_schema.find('$') != std::string::npos ||
+        m_schema.find('\0') != std::string::npos)
+        throw usage_error("history.schema \"" + m_schema + "\" is not allowed",
+                          "use letters, digits and underscores");
 }
 
-int History::layout_version() { return static_cast<int>(layout_steps("x").size()); }
+int History::layout_version() {
+    return static_cast<int>(layout_steps("x").size());
+}
 
-std::string History::table(const std::string& name) const { return m_q + "." + name; }
+std::string History::table(const std::string& name) const {
+    return m_q + "." + name;
+}
 
 bool History::exists() {
     auto r = m_session.exec_params("SELECT to_regclass($1) IS NOT NULL", {m_q + ".history"});
@@ -174,21 +223,26 @@ void History::ensure() {
     // Fast path: the layout is current (one round trip, no lock).
     try {
         auto r = m_session.exec("SELECT value FROM " + m_q + ".meta WHERE key = 'layout_version'");
-        if (!r.empty() && std::stoi(r.get(0, 0)) >= layout_version()) return;
+        if (!r.empty() && std::stoi(r.get(0, 0)) >= layout_version())
+            return;
     } catch (const db::DbError& e) {
-        if (e.connection_lost()) throw;
+        if (e.connection_lost())
+            throw;
         // 3F000 (no schema) or 42P01 (no table): create below.
     }
     db::Transaction tx(m_session);
     // Serialise concurrent bootstraps; a transaction-level advisory lock is released at COMMIT,
     // so it is safe behind PgBouncer in transaction mode and never left behind.
-    m_session.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", {"rollsafe-bootstrap:" + m_schema});
+    m_session.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
+                          {"rollsafe-bootstrap:" + m_schema});
     m_session.exec("CREATE SCHEMA IF NOT EXISTS " + m_q);
-    m_session.exec("CREATE TABLE IF NOT EXISTS " + m_q + ".meta (key text PRIMARY KEY, value text NOT NULL)");
+    m_session.exec("CREATE TABLE IF NOT EXISTS " + m_q +
+                   ".meta (key text PRIMARY KEY, value text NOT NULL)");
     auto r = m_session.exec("SELECT value FROM " + m_q + ".meta WHERE key = 'layout_version'");
     int current = r.empty() ? 0 : std::stoi(r.get(0, 0));
     auto steps = layout_steps(m_q);
-    for (int v = current; v < static_cast<int>(steps.size()); ++v) m_session.exec(steps[static_cast<std::size_t>(v)]);
+    for (int v = current; v < static_cast<int>(steps.size()); ++v)
+        m_session.exec(steps[static_cast<std::size_t>(v)]);
     m_session.exec("INSERT INTO " + m_q + ".meta (key, value) VALUES ('layout_version', '" +
                    std::to_string(std::max<int>(current, static_cast<int>(steps.size()))) +
                    "') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value");
@@ -196,38 +250,46 @@ void History::ensure() {
 }
 
 std::string History::insert_sql(const HistoryRow& row) const {
-    std::string started = row.started_at.empty() ? "transaction_timestamp()" : sql_literal(row.started_at) + "::timestamptz";
-    std::string sql = "INSERT INTO " + m_q +
-                      ".history (run_id, op, version, version_key, name, up_sha256, up_drift_sha256, "
-                      "down_sha256, down_drift_sha256, down_script, no_transaction, os_user, host, pod, pid, "
-                      "started_at, finished_at, duration_ms, release, snapshot_id, class, outcome, error, "
-                      "error_statement, error_position, reason, details) VALUES (";
-    sql += sql_literal(row.run_id) + ", " + sql_literal(row.op) + ", " + lit_or_null(row.version) + ", " +
-           lit_or_null(row.version_key) + ", " + lit_or_null(row.name) + ", " + lit_or_null(row.up_sha256) + ", " +
-           lit_or_null(row.up_drift_sha256) + ", " + lit_or_null(row.down_sha256) + ", " +
-           lit_or_null(row.down_drift_sha256) + ", " + (row.down_script ? sql_literal(*row.down_script) : "NULL") +
-           ", " + (row.no_transaction ? "true" : "false") + ", " + lit_or_null(row.os_user) + ", " +
-           lit_or_null(row.host) + ", " + lit_or_null(row.pod) + ", " + std::to_string(row.pid) + ", " + started +
-           ", clock_timestamp(), (extract(epoch FROM clock_timestamp() - " + started + ") * 1000)::bigint, " +
-           lit_or_null(row.release) + ", " + lit_or_null(row.snapshot_id) + ", " + lit_or_null(row.compat_class) +
-           ", " + sql_literal(row.outcome) + ", " + lit_or_null(row.error) + ", " +
+    std::string started = row.started_at.empty() ? "transaction_timestamp()"
+                                                 : sql_literal(row.started_at) + "::timestamptz";
+    std::string sql =
+        "INSERT INTO " + m_q +
+        ".history (run_id, op, version, version_key, name, up_sha256, up_drift_sha256, "
+        "down_sha256, down_drift_sha256, down_script, no_transaction, os_user, host, pod, pid, "
+        "started_at, finished_at, duration_ms, release, snapshot_id, class, outcome, error, "
+        "error_statement, error_position, reason, details) VALUES (";
+    sql += sql_literal(row.run_id) + ", " + sql_literal(row.op) + ", " + lit_or_null(row.version) +
+           ", " + lit_or_null(row.version_key) + ", " + lit_or_null(row.name) + ", " +
+           lit_or_null(row.up_sha256) + ", " + lit_or_null(row.up_drift_sha256) + ", " +
+           lit_or_null(row.down_sha256) + ", " + lit_or_null(row.down_drift_sha256) + ", " +
+           (row.down_script ? sql_literal(*row.down_script) : "NULL") + ", " +
+           (row.no_transaction ? "true" : "false") + ", " + lit_or_null(row.os_user) + ", " +
+           lit_or_null(row.host) + ", " + lit_or_null(row.pod) + ", " + std::to_string(row.pid) +
+           ", " + started + ", clock_timestamp(), (extract(epoch FROM clock_timestamp() - " +
+           started + ") * 1000)::bigint, " + lit_or_null(row.release) + ", " +
+           lit_or_null(row.snapshot_id) + ", " + lit_or_null(row.compat_class) + ", " +
+           sql_literal(row.outcome) + ", " + lit_or_null(row.error) + ", " +
            (row.error_statement >= 0 ? std::to_string(row.error_statement) : "NULL") + ", " +
            lit_or_null(row.error_position) + ", " + lit_or_null(row.reason) + ", " +
            sql_literal(row.details.dump()) + "::jsonb)";
     return sql;
 }
 
-void History::append(const HistoryRow& row) { m_session.exec(insert_sql(row)); }
+void History::append(const HistoryRow& row) {
+    m_session.exec(insert_sql(row));
+}
 
 std::map<std::string, AppliedVersion> History::state(bool with_down_scripts) {
     std::map<std::string, AppliedVersion> out;
     std::string cols = kColumns;
-    if (with_down_scripts) cols += ", down_script";
-    auto r = m_session.exec(
-        "SELECT DISTINCT ON (version_key) " + cols + " FROM " + m_q +
-        ".history WHERE version_key IS NOT NULL AND op IN ('up', 'down', 'baseline', 'repair') AND outcome IN "
-        "('applied', 'rolled-back', 'baselined', 'marked-applied', 'marked-rolled-back', 'started', "
-        "'failed-dirty', 'aborted') ORDER BY version_key, id DESC");
+    if (with_down_scripts)
+        cols += ", down_script";
+    auto r = m_session.exec("SELECT DISTINCT ON (version_key) " + cols + " FROM " + m_q +
+                            ".history WHERE version_key IS NOT NULL AND op IN ('up', 'down', "
+                            "'baseline', 'repair') AND outcome IN "
+                            "('applied', 'rolled-back', 'baselined', 'marked-applied', "
+                            "'marked-rolled-back', 'started', "
+                            "'failed-dirty', 'aborted') ORDER BY version_key, id DESC");
     for (std::size_t i = 0; i < r.size(); ++i) {
         auto row = to_row(r, i, with_down_scripts);
         const auto& o = row.outcome;
@@ -260,11 +322,14 @@ std::vector<HistoryRow> History::rows(const Filter& f) {
         params.emplace_back(f.since);
         where += " AND finished_at >= $" + std::to_string(params.size()) + "::timestamptz";
     }
-    std::string sql = "SELECT " + std::string(kColumns) + " FROM " + m_q + ".history " + where + " ORDER BY id DESC";
-    if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+    std::string sql = "SELECT " + std::string(kColumns) + " FROM " + m_q + ".history " + where +
+                      " ORDER BY id DESC";
+    if (f.limit > 0)
+        sql += " LIMIT " + std::to_string(f.limit);
     auto r = m_session.exec_params(sql, params);
     std::vector<HistoryRow> out;
-    for (std::size_t i = r.size(); i-- > 0;) out.push_back(to_row(r, i, false));
+    for (std::size_t i = r.size(); i-- > 0;)
+        out.push_back(to_row(r, i, false));
     return out;
 }
 
@@ -273,21 +338,26 @@ std::vector<int> History::progress(const std::string& run_id) {
                                        ".progress WHERE run_id = $1 ORDER BY statement_index",
                                    {run_id});
     std::vector<int> out;
-    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(std::stoi(r.get(i, 0)));
+    for (std::size_t i = 0; i < r.size(); ++i)
+        out.push_back(std::stoi(r.get(i, 0)));
     return out;
 }
 
-std::string History::progress_sql(const std::string& run_id, const std::string& version_key, int index,
-                                  const std::string& position) const {
-    return "INSERT INTO " + m_q + ".progress (run_id, version_key, statement_index, position) VALUES (" +
-           sql_literal(run_id) + ", " + sql_literal(version_key) + ", " + std::to_string(index) + ", " +
-           sql_literal(position) + ") ON CONFLICT DO NOTHING";
+std::string History::progress_sql(const std::string& run_id, const std::string& version_key,
+                                  int index, const std::string& position) const {
+    return "INSERT INTO " + m_q +
+           ".progress (run_id, version_key, statement_index, position) VALUES (" +
+           sql_literal(run_id) + ", " + sql_literal(version_key) + ", " + std::to_string(index) +
+           ", " + sql_literal(position) + ") ON CONFLICT DO NOTHING";
 }
 
 std::optional<History::Freeze> History::freeze() {
-    auto r = m_session.exec("SELECT reason, to_char(set_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-                            "set_by, run_id, version, exit_code FROM " + m_q + ".freeze WHERE id = 1");
-    if (r.empty()) return std::nullopt;
+    auto r = m_session.exec(
+        "SELECT reason, to_char(set_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "set_by, run_id, version, exit_code FROM " +
+        m_q + ".freeze WHERE id = 1");
+    if (r.empty())
+        return std::nullopt;
     Freeze f;
     f.reason = r.get(0, 0);
     f.set_at = r.get(0, 1);
@@ -300,12 +370,14 @@ std::optional<History::Freeze> History::freeze() {
 
 void History::set_freeze(const Freeze& f, const HistoryRow& audit) {
     db::Transaction tx(m_session);
-    m_session.exec("INSERT INTO " + m_q + ".freeze (id, reason, set_by, run_id, version, exit_code) VALUES (1, " +
-                   sql_literal(f.reason) + ", " + lit_or_null(f.set_by) + ", " + lit_or_null(f.run_id) + ", " +
-                   lit_or_null(f.version) + ", " + std::to_string(f.exit_code) +
-                   ") ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, set_at = clock_timestamp(), "
-                   "set_by = EXCLUDED.set_by, run_id = EXCLUDED.run_id, version = EXCLUDED.version, "
-                   "exit_code = EXCLUDED.exit_code");
+    m_session.exec(
+        "INSERT INTO " + m_q +
+        ".freeze (id, reason, set_by, run_id, version, exit_code) VALUES (1, " +
+        sql_literal(f.reason) + ", " + lit_or_null(f.set_by) + ", " + lit_or_null(f.run_id) + ", " +
+        lit_or_null(f.version) + ", " + std::to_string(f.exit_code) +
+        ") ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, set_at = clock_timestamp(), "
+        "set_by = EXCLUDED.set_by, run_id = EXCLUDED.run_id, version = EXCLUDED.version, "
+        "exit_code = EXCLUDED.exit_code");
     tx.commit(insert_sql(audit));
 }
 

@@ -13,14 +13,14 @@ namespace rollsafe {
 
 // Outcomes that change whether a version is applied (others, like "failed", do not).
 namespace outcome {
-inline const char* applied = "applied";               // up (or repair --resume) finished
-inline const char* rolled_back = "rolled-back";       // down finished
-inline const char* baselined = "baselined";           // adopted without running
+inline const char* applied = "applied";                // up (or repair --resume) finished
+inline const char* rolled_back = "rolled-back";        // down finished
+inline const char* baselined = "baselined";            // adopted without running
 inline const char* marked_applied = "marked-applied";  // repair --mark-applied
 inline const char* marked_rolled_back = "marked-rolled-back";
-inline const char* started = "started";               // a no-transaction migration began
-inline const char* failed_dirty = "failed-dirty";     // a no-transaction migration failed part way
-inline const char* failed = "failed";                 // a transactional attempt rolled back
+inline const char* started = "started";            // a no-transaction migration began
+inline const char* failed_dirty = "failed-dirty";  // a no-transaction migration failed part way
+inline const char* failed = "failed";              // a transactional attempt rolled back
 inline const char* aborted = "aborted";  // a no-transaction run stopped before changing anything
 }  // namespace outcome
 
@@ -64,7 +64,7 @@ struct Actor {
 // rollsafe's own tables in a schema of the target database (name configurable, always quoted).
 // The layout of these tables is versioned in `<schema>.meta` and upgraded in place.
 class History {
-public:
+  public:
     History(db::Session& session, std::string schema);
 
     // Current layout version of rollsafe's tables written by this build.
@@ -77,7 +77,8 @@ public:
     bool exists();
 
     // Returns the SQL that appends row (values inlined as escaped literals, so it can share a
-    // round trip with COMMIT). started_at empty means "now"; finished_at is always the server clock.
+    // round trip with COMMIT). started_at empty means "now"; finished_at is always the server
+    // clock.
     std::string insert_sql(const HistoryRow& row) const;
     void append(const HistoryRow& row);
 
@@ -88,7 +89,7 @@ public:
     struct Filter {
         std::string version_key;
         std::string op;
-        int limit = 0;  // newest N; 0: all
+        int limit = 0;      // newest N; 0: all
         std::string since;  // ISO timestamp
     };
     // Returns history rows oldest first.
@@ -113,7 +114,7 @@ public:
     // Returns the quoted, schema-qualified name of one of rollsafe's tables.
     std::string table(const std::string& name) const;
 
-private:
+  private:
     db::Session& m_session;
     std::string m_schema;
     std::string m_q;  // quoted schema

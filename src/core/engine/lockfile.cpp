@@ -28,32 +28,30 @@ std::string now_iso() {
 
 std::string parent_of(const std::string& path) {
     auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
+    if (slash == std::string::npos)
+        return ".";
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
 
 nlohmann::json LockfileBody::to_json() const {
-    return {{"state", state},
-            {"pid", holder.pid},
-            {"host", holder.host},
-            {"process_start_time", holder.start_time},
-            {"command", command},
-            {"started_at", started_at},
-            {"release", release},
-            {"version", version},
-            {"reason", reason},
-            {"exit_code", exit_code}};
+    return {{"state", state},      {"pid", holder.pid},
+            {"host", holder.host}, {"process_start_time", holder.start_time},
+            {"command", command},  {"started_at", started_at},
+            {"release", release},  {"version", version},
+            {"reason", reason},    {"exit_code", exit_code}};
 }
 
 std::optional<LockfileBody> LockfileBody::parse(const std::string& text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    if (j.is_discarded() || !j.is_object())
+        return std::nullopt;
     try {
         LockfileBody b;
         b.state = j.at("state").get<std::string>();
-        if (b.state != "running" && b.state != "frozen") return std::nullopt;
+        if (b.state != "running" && b.state != "frozen")
+            return std::nullopt;
         b.holder.pid = j.at("pid").get<int>();
         b.holder.host = j.at("host").get<std::string>();
         b.holder.start_time = j.value("process_start_time", static_cast<std::uint64_t>(0));
@@ -71,18 +69,24 @@ std::optional<LockfileBody> LockfileBody::parse(const std::string& text) {
 
 const char* LockfileStatus::name(Kind k) {
     switch (k) {
-        case Kind::absent: return "absent";
-        case Kind::running: return "running";
-        case Kind::stale: return "stale";
-        case Kind::frozen: return "frozen";
-        case Kind::unreadable: return "unreadable";
+        case Kind::absent:
+            return "absent";
+        case Kind::running:
+            return "running";
+        case Kind::stale:
+            return "stale";
+        case Kind::frozen:
+            return "frozen";
+        case Kind::unreadable:
+            return "unreadable";
     }
     return "absent";
 }
 
 LockfileStatus read_lockfile(const std::string& path) {
     LockfileStatus st;
-    if (path.empty()) return st;
+    if (path.empty())
+        return st;
     int err = 0;
     auto content = fs::read_file(path, &err);
     if (!content) {
@@ -103,14 +107,17 @@ LockfileStatus read_lockfile(const std::string& path) {
         return st;
     }
     switch (liveness(st.body->holder)) {
-        case Liveness::alive: st.kind = LockfileStatus::Kind::running; break;
+        case Liveness::alive:
+            st.kind = LockfileStatus::Kind::running;
+            break;
         case Liveness::dead:
             st.kind = LockfileStatus::Kind::stale;
             st.detail = "process " + std::to_string(st.body->holder.pid) + " that wrote it is gone";
             break;
         case Liveness::unknown_other_host:
             st.kind = LockfileStatus::Kind::running;
-            st.detail = "written on another host (" + st.body->holder.host + "); cannot check its process";
+            st.detail =
+                "written on another host (" + st.body->holder.host + "); cannot check its process";
             break;
     }
     return st;
@@ -126,11 +133,13 @@ Lockfile::~Lockfile() {
 }
 
 bool Lockfile::acquire(const std::string& command, const std::string& release, Millis wait) {
-    if (m_path.empty()) return true;  // lockfile.path = "" disables it
+    if (m_path.empty())
+        return true;  // lockfile.path = "" disables it
     try {
         fs::make_dirs(parent_of(m_path), 0700);
     } catch (const Error& e) {
-        throw usage_error(std::string("lockfile: ") + e.what(), "set lockfile.path to a writable place, or \"\" to disable it");
+        throw usage_error(std::string("lockfile: ") + e.what(),
+                          "set lockfile.path to a writable place, or \"\" to disable it");
     }
     std::string guard = m_path + ".flock";
     m_fd = ::open(guard.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -145,7 +154,8 @@ bool Lockfile::acquire(const std::string& command, const std::string& release, M
         if (!announced) {
             auto st = read_lockfile(m_path);
             log::info("waiting for the lockfile {} held by {} (pid {})", m_path,
-                      st.body ? st.body->command : std::string("another rollsafe"), st.body ? st.body->holder.pid : 0);
+                      st.body ? st.body->command : std::string("another rollsafe"),
+                      st.body ? st.body->holder.pid : 0);
             announced = true;
         }
         if (std::chrono::steady_clock::now() >= deadline) {
@@ -153,7 +163,8 @@ bool Lockfile::acquire(const std::string& command, const std::string& release, M
             m_fd = -1;
             return false;
         }
-        if (!interrupt::sleep_for(Millis(100))) interrupt::check();
+        if (!interrupt::sleep_for(Millis(100)))
+            interrupt::check();
     }
     m_found = read_lockfile(m_path);
     if (m_found.kind == LockfileStatus::Kind::stale)
@@ -175,18 +186,21 @@ void Lockfile::write(const LockfileBody& body) {
     try {
         fs::write_file_atomic(m_path, body.to_json().dump(2) + "\n", 0600);
     } catch (const Error& e) {
-        throw usage_error(std::string("lockfile: ") + e.what(), "set lockfile.path to a writable place, or \"\" to disable it");
+        throw usage_error(std::string("lockfile: ") + e.what(),
+                          "set lockfile.path to a writable place, or \"\" to disable it");
     }
 }
 
 void Lockfile::set_release(const std::string& release) {
-    if (!m_held || m_frozen) return;
+    if (!m_held || m_frozen)
+        return;
     m_body.release = release;
     write(m_body);
 }
 
 void Lockfile::set_frozen(const std::string& reason, int exit_code, const std::string& version) {
-    if (m_path.empty()) return;
+    if (m_path.empty())
+        return;
     m_frozen = true;
     LockfileBody b = m_body;
     if (b.started_at.empty()) {
@@ -201,7 +215,8 @@ void Lockfile::set_frozen(const std::string& reason, int exit_code, const std::s
 }
 
 void Lockfile::finish() {
-    if (m_held && !m_frozen) ::unlink(m_path.c_str());
+    if (m_held && !m_frozen)
+        ::unlink(m_path.c_str());
     m_held = false;
     if (m_fd >= 0) {
         ::flock(m_fd, LOCK_UN);

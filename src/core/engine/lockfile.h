@@ -17,8 +17,8 @@ struct LockfileBody {
     std::string command;
     std::string started_at;  // ISO 8601 UTC
     std::string release;
-    std::string version;     // schema version when written
-    std::string reason;      // why frozen
+    std::string version;  // schema version when written
+    std::string reason;   // why frozen
     int exit_code = 0;
 
     nlohmann::json to_json() const;
@@ -43,7 +43,7 @@ LockfileStatus read_lockfile(const std::string& path);
 // mutual exclusion between rollsafe processes of one host is an flock on "<path>.flock", which
 // is never renamed (a rename would swap the inode an flock protects).
 class Lockfile {
-public:
+  public:
     explicit Lockfile(std::string path);
     ~Lockfile();
     Lockfile(const Lockfile&) = delete;
@@ -64,7 +64,7 @@ public:
     // What was found when acquiring (e.g. a stale file left by a killed run).
     const LockfileStatus& found() const { return m_found; }
 
-private:
+  private:
     void write(const LockfileBody& body);
 
     std::string m_path;

@@ -36,14 +36,17 @@ LockHolder to_holder(const db::Result& r) {
 std::optional<LockHolder> read_lock_holder(db::Session& session, const std::string& schema) {
     auto q = text::quote_ident(schema);
     auto exists = session.exec_params("SELECT to_regclass($1) IS NOT NULL", {q + ".lock"});
-    if (exists.get(0, 0) != "t") return std::nullopt;
-    auto r = session.exec(std::string("SELECT ") + kHolderColumns + " FROM " + q + ".lock WHERE id = 1");
-    if (r.empty()) return std::nullopt;
+    if (exists.get(0, 0) != "t")
+        return std::nullopt;
+    auto r =
+        session.exec(std::string("SELECT ") + kHolderColumns + " FROM " + q + ".lock WHERE id = 1");
+    if (r.empty())
+        return std::nullopt;
     return to_holder(r);
 }
 
-MigrationLock::MigrationLock(std::function<std::unique_ptr<db::Session>()> connect, std::string schema, Millis lease,
-                             std::string command)
+MigrationLock::MigrationLock(std::function<std::unique_ptr<db::Session>()> connect,
+                             std::string schema, Millis lease, std::string command)
     : m_connect(std::move(connect)),
       m_schema(std::move(schema)),
       m_q(text::quote_ident(m_schema)),
@@ -51,9 +54,12 @@ MigrationLock::MigrationLock(std::function<std::unique_ptr<db::Session>()> conne
       m_command(std::move(command)),
       m_id(new_run_id()) {}
 
-MigrationLock::~MigrationLock() { release(); }
+MigrationLock::~MigrationLock() {
+    release();
+}
 
-bool MigrationLock::acquire(db::Session& session, Millis wait, const std::function<void(const LockHolder&)>& on_wait) {
+bool MigrationLock::acquire(db::Session& session, Millis wait,
+                            const std::function<void(const LockHolder&)>& on_wait) {
     auto actor = Actor::current();
     auto deadline = std::chrono::steady_clock::now() + wait;
     std::mt19937 rng(std::random_device{}());
@@ -62,32 +68,42 @@ bool MigrationLock::acquire(db::Session& session, Millis wait, const std::functi
     while (true) {
         interrupt::check();
         // Take the row when it is free or its lease has expired, in one statement.
-        auto prev = session.exec(std::string("SELECT ") + kHolderColumns + " FROM " + m_q + ".lock WHERE id = 1");
+        auto prev = session.exec(std::string("SELECT ") + kHolderColumns + " FROM " + m_q +
+                                 ".lock WHERE id = 1");
         auto r = session.exec_params(
-            "INSERT INTO " + m_q + ".lock AS l (id, holder, host, pid, pod, command, acquired_at, heartbeat_at, expires_at) "
-            "VALUES (1, $1, $2, $3::int, $4, $5, clock_timestamp(), clock_timestamp(), "
-            "clock_timestamp() + $6::bigint * interval '1 millisecond') "
-            "ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, host = EXCLUDED.host, pid = EXCLUDED.pid, "
-            "pod = EXCLUDED.pod, command = EXCLUDED.command, acquired_at = EXCLUDED.acquired_at, "
-            "heartbeat_at = EXCLUDED.heartbeat_at, expires_at = EXCLUDED.expires_at "
-            "WHERE l.expires_at < clock_timestamp() RETURNING holder",
-            {m_id, actor.host, std::to_string(actor.pid), actor.pod, m_command, std::to_string(m_lease.count())});
+            "INSERT INTO " + m_q +
+                ".lock AS l (id, holder, host, pid, pod, command, acquired_at, heartbeat_at, "
+                "expires_at) "
+                "VALUES (1, $1, $2, $3::int, $4, $5, clock_timestamp(), clock_timestamp(), "
+                "clock_timestamp() + $6::bigint * interval '1 millisecond') "
+                "ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, host = EXCLUDED.host, "
+                "pid = EXCLUDED.pid, "
+                "pod = EXCLUDED.pod, command = EXCLUDED.command, acquired_at = "
+                "EXCLUDED.acquired_at, "
+                "heartbeat_at = EXCLUDED.heartbeat_at, expires_at = EXCLUDED.expires_at "
+                "WHERE l.expires_at < clock_timestamp() RETURNING holder",
+            {m_id, actor.host, std::to_string(actor.pid), actor.pod, m_command,
+             std::to_string(m_lease.count())});
         if (!r.empty() && r.get(0, 0) == m_id) {
             if (!prev.empty()) {
                 m_took_over = to_holder(prev);
-                log::warn("took over the migration lock from {} (pid {} on {}): its lease expired at {}",
-                          m_took_over->holder.substr(0, 8), m_took_over->pid, m_took_over->host,
-                          m_took_over->expires_at);
+                log::warn(
+                    "took over the migration lock from {} (pid {} on {}): its lease expired at {}",
+                    m_took_over->holder.substr(0, 8), m_took_over->pid, m_took_over->host,
+                    m_took_over->expires_at);
             }
             break;
         }
-        if (!announced && !prev.empty() && on_wait) on_wait(to_holder(prev));
+        if (!announced && !prev.empty() && on_wait)
+            on_wait(to_holder(prev));
         announced = true;
         auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return false;
+        if (now >= deadline)
+            return false;
         auto left = std::chrono::duration_cast<Millis>(deadline - now);
         auto jitter = Millis(std::uniform_int_distribution<long>(0, backoff.count() / 2)(rng));
-        if (!interrupt::sleep_for(std::min(left, backoff + jitter))) interrupt::check();
+        if (!interrupt::sleep_for(std::min(left, backoff + jitter)))
+            interrupt::check();
         backoff = std::min(backoff * 2, Millis(1000));
     }
     m_held = true;
@@ -97,7 +113,8 @@ bool MigrationLock::acquire(db::Session& session, Millis wait, const std::functi
 }
 
 std::string MigrationLock::fence_sql() const {
-    return "SELECT " + m_q + ".fence(" + sql_literal(m_id) + ", " + std::to_string(m_lease.count()) + ")";
+    return "SELECT " + m_q + ".fence(" + sql_literal(m_id) + ", " +
+           std::to_string(m_lease.count()) + ")";
 }
 
 void MigrationLock::on_lost(std::function<void()> fn) {
@@ -111,16 +128,19 @@ void MigrationLock::heartbeat_loop() {
     while (true) {
         {
             std::unique_lock<std::mutex> lock(m_mutex);
-            if (m_cv.wait_for(lock, interval, [this] { return m_stop; })) return;
+            if (m_cv.wait_for(lock, interval, [this] { return m_stop; }))
+                return;
         }
         bool ok = false;
         bool taken = false;
         try {
-            if (!m_hb_session) m_hb_session = m_connect();
+            if (!m_hb_session)
+                m_hb_session = m_connect();
             auto r = m_hb_session->exec_params(
-                "UPDATE " + m_q + ".lock SET heartbeat_at = clock_timestamp(), "
-                "expires_at = clock_timestamp() + $2::bigint * interval '1 millisecond' "
-                "WHERE id = 1 AND holder = $1 RETURNING 1",
+                "UPDATE " + m_q +
+                    ".lock SET heartbeat_at = clock_timestamp(), "
+                    "expires_at = clock_timestamp() + $2::bigint * interval '1 millisecond' "
+                    "WHERE id = 1 AND holder = $1 RETURNING 1",
                 {m_id, std::to_string(m_lease.count())});
             ok = !r.empty();
             taken = r.empty();
@@ -129,16 +149,19 @@ void MigrationLock::heartbeat_loop() {
             m_hb_session.reset();
         }
         auto now = std::chrono::steady_clock::now();
-        if (ok) renewed = now;
+        if (ok)
+            renewed = now;
         if (taken || now - renewed >= m_lease) {
             m_lost = true;
-            log::error("lost the migration lock: {}", taken ? "another process took it over" : "could not renew the lease in time");
+            log::error("lost the migration lock: {}", taken ? "another process took it over"
+                                                            : "could not renew the lease in time");
             std::function<void()> fn;
             {
                 std::lock_guard<std::mutex> lock(m_mutex);
                 fn = m_on_lost;
             }
-            if (fn) fn();
+            if (fn)
+                fn();
             return;
         }
     }
@@ -150,11 +173,15 @@ void MigrationLock::release() {
         m_stop = true;
     }
     m_cv.notify_all();
-    if (m_thread.joinable()) m_thread.join();
-    if (!m_held.exchange(false)) return;
+    if (m_thread.joinable())
+        m_thread.join();
+    if (!m_held.exchange(false))
+        return;
     try {
-        if (!m_hb_session) m_hb_session = m_connect();
-        m_hb_session->exec_params("DELETE FROM " + m_q + ".lock WHERE id = 1 AND holder = $1", {m_id});
+        if (!m_hb_session)
+            m_hb_session = m_connect();
+        m_hb_session->exec_params("DELETE FROM " + m_q + ".lock WHERE id = 1 AND holder = $1",
+                                  {m_id});
     } catch (const std::exception& e) {
         log::warn("could not release the migration lock (it expires on its own): {}", e.what());
     }

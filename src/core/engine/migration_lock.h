@@ -30,10 +30,10 @@ std::optional<LockHolder> read_lock_holder(db::Session& session, const std::stri
 // killed with SIGKILL loses it when its lease expires. When the heartbeat cannot renew before
 // the lease ends, the lock counts as lost and `on_lost` runs (fencing: stop the work).
 class MigrationLock {
-public:
+  public:
     // connect opens the heartbeat's own connection.
-    MigrationLock(std::function<std::unique_ptr<db::Session>()> connect, std::string schema, Millis lease,
-                  std::string command);
+    MigrationLock(std::function<std::unique_ptr<db::Session>()> connect, std::string schema,
+                  Millis lease, std::string command);
     ~MigrationLock();
     MigrationLock(const MigrationLock&) = delete;
     MigrationLock& operator=(const MigrationLock&) = delete;
@@ -60,7 +60,7 @@ public:
     // The previous holder whose expired lease we took over, if any.
     const std::optional<LockHolder>& took_over_from() const { return m_took_over; }
 
-private:
+  private:
     void heartbeat_loop();
 
     std::function<std::unique_ptr<db::Session>()> m_connect;

@@ -11,10 +11,11 @@ namespace rollsafe {
 
 // One operation of the timeline: the rows of one run (run_id) folded together.
 struct ReportEvent {
-    std::string at, finished_at;   // ISO 8601
-    std::string op;                // up, down, rollback, baseline, repair, restore, freeze, unfreeze, release, lock-break
-    std::string outcome;           // success, failed, failed-dirty, frozen, unfrozen, deployed, ...
-    std::string who, where;        // os user (db user), host (pod)
+    std::string at, finished_at;  // ISO 8601
+    std::string
+        op;  // up, down, rollback, baseline, repair, restore, freeze, unfreeze, release, lock-break
+    std::string outcome;     // success, failed, failed-dirty, frozen, unfrozen, deployed, ...
+    std::string who, where;  // os user (db user), host (pod)
     long long duration_ms = 0;
     std::vector<std::string> versions;
     std::string release, snapshot_id, reason, error, error_position;
@@ -38,7 +39,8 @@ struct IncidentReport {
 };
 
 // Builds the report from history rows (oldest first).
-IncidentReport build_report(const std::vector<HistoryRow>& rows, const std::string& database, bool frozen_now);
+IncidentReport build_report(const std::vector<HistoryRow>& rows, const std::string& database,
+                            bool frozen_now);
 
 // Seconds between two ISO 8601 UTC timestamps ("2026-01-02T03:04:05.678Z"); -1 when unparsable.
 long long seconds_between(const std::string& from, const std::string& to);

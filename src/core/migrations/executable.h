@@ -12,7 +12,8 @@ namespace rollsafe {
 // migration in its own transaction; any other transaction control (COMMIT, ROLLBACK, BEGIN,
 // SAVEPOINT in the middle) is a problem appended to `problems`, because it would break the
 // all-or-nothing guarantee.
-std::vector<sql::Statement> executable_statements(const Script& script, std::vector<Diagnostic>& problems);
+std::vector<sql::Statement> executable_statements(const Script& script,
+                                                  std::vector<Diagnostic>& problems);
 
 // Same, throwing Error(USAGE) with the problems.
 std::vector<sql::Statement> executable_statements(const Script& script);
