@@ -23,8 +23,10 @@ StatusReport status_with(std::vector<StatusEntry> entries) {
     s.initialized = true;
     s.entries = std::move(entries);
     for (const auto& e : s.entries) {
-        if (e.state == "applied") s.current_version = e.version;
-        if (e.state == "pending") ++s.pending;
+        if (e.state == "applied")
+            s.current_version = e.version;
+        if (e.state == "pending")
+            ++s.pending;
     }
     return s;
 }
@@ -58,11 +60,14 @@ TEST(FleetPeers, NothingPendingUpToTheTargetVersionIsDone) {
     auto s = status_with({entry("0001", "applied"), entry("0002", "applied")});
     EXPECT_EQ(up_peer_state(s, std::nullopt, "", std::nullopt, false).kind, PeerState::Kind::done);
     s = status_with({entry("0001", "applied"), entry("0002", "pending")});
-    EXPECT_EQ(up_peer_state(s, std::nullopt, "", std::nullopt, false).kind, PeerState::Kind::pending);
-    EXPECT_EQ(up_peer_state(s, std::nullopt, "", Version::parse("0001"), false).kind, PeerState::Kind::done);
+    EXPECT_EQ(up_peer_state(s, std::nullopt, "", std::nullopt, false).kind,
+              PeerState::Kind::pending);
+    EXPECT_EQ(up_peer_state(s, std::nullopt, "", Version::parse("0001"), false).kind,
+              PeerState::Kind::done);
     s = status_with({entry("0001", "out-of-order"), entry("0002", "applied")});
     EXPECT_EQ(up_peer_state(s, std::nullopt, "", std::nullopt, false).kind, PeerState::Kind::done);
-    EXPECT_EQ(up_peer_state(s, std::nullopt, "", std::nullopt, true).kind, PeerState::Kind::pending);
+    EXPECT_EQ(up_peer_state(s, std::nullopt, "", std::nullopt, true).kind,
+              PeerState::Kind::pending);
 }
 
 TEST(FleetPeers, AFailureOfTheSameScriptWithNoHolderIsAFailure) {
@@ -72,16 +77,21 @@ TEST(FleetPeers, AFailureOfTheSameScriptWithNoHolderIsAFailure) {
     EXPECT_EQ(st.code, ExitCode::failed_clean);
     EXPECT_NE(st.detail.find("division by zero"), std::string::npos);
     // A fixed script (another checksum) is a new attempt to wait for, not the old failure.
-    EXPECT_EQ(up_peer_state(s, failed_row("old", 6), "abc", std::nullopt, false).kind, PeerState::Kind::pending);
+    EXPECT_EQ(up_peer_state(s, failed_row("old", 6), "abc", std::nullopt, false).kind,
+              PeerState::Kind::pending);
     // Someone holds the peer's lock: a retry is running.
     auto locked = s;
     locked.lock = LockHolder{};
-    EXPECT_EQ(up_peer_state(locked, failed_row("abc", 6), "abc", std::nullopt, false).kind, PeerState::Kind::pending);
+    EXPECT_EQ(up_peer_state(locked, failed_row("abc", 6), "abc", std::nullopt, false).kind,
+              PeerState::Kind::pending);
     locked.lock->expired = true;
-    EXPECT_EQ(up_peer_state(locked, failed_row("abc", 6), "abc", std::nullopt, false).kind, PeerState::Kind::failed);
+    EXPECT_EQ(up_peer_state(locked, failed_row("abc", 6), "abc", std::nullopt, false).kind,
+              PeerState::Kind::failed);
     // Transient codes: the peer's pod retries.
-    EXPECT_EQ(up_peer_state(s, failed_row("abc", 14), "abc", std::nullopt, false).kind, PeerState::Kind::pending);
-    EXPECT_EQ(up_peer_state(s, failed_row("abc", 13), "abc", std::nullopt, false).kind, PeerState::Kind::pending);
+    EXPECT_EQ(up_peer_state(s, failed_row("abc", 14), "abc", std::nullopt, false).kind,
+              PeerState::Kind::pending);
+    EXPECT_EQ(up_peer_state(s, failed_row("abc", 13), "abc", std::nullopt, false).kind,
+              PeerState::Kind::pending);
 }
 
 TEST(FleetPeers, FrozenDirtyAndDriftedPeersHaveFailed) {

@@ -47,7 +47,8 @@ struct Journal {
 
 const TargetResult& result(const FleetResult& r, const std::string& name) {
     for (const auto& t : r.targets)
-        if (t.target.name == name) return t;
+        if (t.target.name == name)
+            return t;
     throw std::runtime_error("no result for " + name);
 }
 
@@ -57,7 +58,8 @@ TEST(FleetRunner, PlanGroupsByWaveOrderAndSplitsByShard) {
     auto f = fleet_file({"canary", "wave-1", "wave-2"}, 5);
     std::vector<Target> selected;
     for (const auto& t : f.targets)
-        if (t.wave != "wave-2") selected.push_back(t);
+        if (t.wave != "wave-2")
+            selected.push_back(t);
     auto r = plan_rollout(f, selected, Shard{1, 3, "--shard-index", "--shard-count"});
     ASSERT_EQ(r.waves.size(), 2u) << "a wave with no selected target is left out";
     EXPECT_EQ(r.waves[0].name, "canary");
@@ -65,8 +67,10 @@ TEST(FleetRunner, PlanGroupsByWaveOrderAndSplitsByShard) {
     std::size_t all = 0;
     for (const auto& w : r.waves) {
         all += w.mine.size() + w.peers.size();
-        for (const auto& t : w.mine) EXPECT_EQ(shard_of(t.name, 3), 1);
-        for (const auto& t : w.peers) EXPECT_NE(shard_of(t.name, 3), 1);
+        for (const auto& t : w.mine)
+            EXPECT_EQ(shard_of(t.name, 3), 1);
+        for (const auto& t : w.peers)
+            EXPECT_NE(shard_of(t.name, 3), 1);
     }
     EXPECT_EQ(all, 10u);
 }
@@ -86,10 +90,13 @@ TEST(FleetRunner, WavesRunInOrderAndEveryTargetSucceeds) {
     obs.target_finished = [&](const TargetResult&) { ++finished; };
     RunOptions o;
     o.parallel = 3;
-    auto res = run_rollout(whole(f), o, [&](const Target& t) {
-        j.add(t.name);
-        return Outcome{ExitCode::ok, "applied", "", {{"n", 1}}};
-    }, obs);
+    auto res = run_rollout(
+        whole(f), o,
+        [&](const Target& t) {
+            j.add(t.name);
+            return Outcome{ExitCode::ok, "applied", "", {{"n", 1}}};
+        },
+        obs);
     EXPECT_EQ(res.code, ExitCode::ok);
     EXPECT_EQ(res.ok, 12);
     EXPECT_EQ(finished, 12);
@@ -100,7 +107,8 @@ TEST(FleetRunner, WavesRunInOrderAndEveryTargetSucceeds) {
     std::vector<std::string> order = {"canary", "wave-1", "wave-2"};
     std::size_t last = 0;
     for (const auto& n : j.started) {
-        auto pos = static_cast<std::size_t>(std::find(order.begin(), order.end(), wave_of(n)) - order.begin());
+        auto pos = static_cast<std::size_t>(std::find(order.begin(), order.end(), wave_of(n)) -
+                                            order.begin());
         EXPECT_GE(pos, last) << n;
         last = pos;
     }
@@ -109,7 +117,8 @@ TEST(FleetRunner, WavesRunInOrderAndEveryTargetSucceeds) {
         EXPECT_FALSE(t.started_at.empty());
         EXPECT_EQ(t.outcome.detail["n"], 1);
     }
-    for (const auto& w : res.waves) EXPECT_EQ(w.state, "ok");
+    for (const auto& w : res.waves)
+        EXPECT_EQ(w.state, "ok");
 }
 
 TEST(FleetRunner, AFailedCanaryStopsEverythingWithTheCanaryCode) {
@@ -119,7 +128,8 @@ TEST(FleetRunner, AFailedCanaryStopsEverythingWithTheCanaryCode) {
     o.parallel = 1;  // one at a time: canary-0 fails before its wave-mates start
     auto res = run_rollout(whole(f), o, [&](const Target& t) {
         j.add(t.name);
-        if (t.name == "canary-0") return Outcome{ExitCode::failed_clean, "0003_x failed", "roll the app back", {}};
+        if (t.name == "canary-0")
+            return Outcome{ExitCode::failed_clean, "0003_x failed", "roll the app back", {}};
         return Outcome{};
     });
     EXPECT_EQ(res.code, ExitCode::failed_clean);
@@ -129,8 +139,10 @@ TEST(FleetRunner, AFailedCanaryStopsEverythingWithTheCanaryCode) {
     EXPECT_EQ(res.stop->code, ExitCode::failed_clean);
     EXPECT_EQ(res.failed, 1);
     EXPECT_EQ(res.skipped, 5);
-    EXPECT_NE(result(res, "canary-1").outcome.message.find("--on-failure is stop"), std::string::npos);
-    EXPECT_NE(result(res, "wave-1-0").outcome.message.find("wave canary did not succeed"), std::string::npos);
+    EXPECT_NE(result(res, "canary-1").outcome.message.find("--on-failure is stop"),
+              std::string::npos);
+    EXPECT_NE(result(res, "wave-1-0").outcome.message.find("wave canary did not succeed"),
+              std::string::npos);
     EXPECT_EQ(result(res, "wave-1-0").state, "skipped");
     EXPECT_TRUE(result(res, "wave-1-0").started_at.empty());
     EXPECT_EQ(res.waves[0].state, "failed");
@@ -145,8 +157,10 @@ TEST(FleetRunner, ContinueFinishesTheWaveButStartsNoLaterWave) {
     o.on_failure = OnFailure::continue_wave;
     auto res = run_rollout(whole(f), o, [&](const Target& t) {
         j.add(t.name);
-        if (t.name == "canary-1") return Outcome{ExitCode::busy, "could not take its locks", "", {}};
-        if (t.name == "canary-2") return Outcome{ExitCode::failed_dirty, "failed part way", "", {}};
+        if (t.name == "canary-1")
+            return Outcome{ExitCode::busy, "could not take its locks", "", {}};
+        if (t.name == "canary-2")
+            return Outcome{ExitCode::failed_dirty, "failed part way", "", {}};
         return Outcome{};
     });
     EXPECT_EQ(j.started, (std::vector<std::string>{"canary-0", "canary-1", "canary-2"}));
@@ -162,8 +176,10 @@ TEST(FleetRunner, ReadOnlyRunsVisitEveryTargetDespiteFailures) {
     RunOptions o;
     o.waves_gate = false;
     auto res = run_rollout(whole(f), o, [&](const Target& t) {
-        if (t.name == "canary-0") throw Error(ExitCode::unavailable, "cannot reach the database", "retry");
-        if (t.name == "wave-1-2") return Outcome{ExitCode::frozen, "frozen", "", {}};
+        if (t.name == "canary-0")
+            throw Error(ExitCode::unavailable, "cannot reach the database", "retry");
+        if (t.name == "wave-1-2")
+            return Outcome{ExitCode::frozen, "frozen", "", {}};
         return Outcome{};
     });
     EXPECT_EQ(res.ok, 4);
@@ -180,8 +196,10 @@ TEST(FleetRunner, ExceptionsFailOnlyTheirTargetAndAreRedacted) {
     RunOptions o;
     o.on_failure = OnFailure::continue_wave;
     auto res = run_rollout(whole(f), o, [&](const Target& t) -> Outcome {
-        if (t.name == "w-1") throw std::runtime_error("boom at postgres://app:topsecret@db/x");
-        if (t.name == "w-2") throw Error(ExitCode::drift, "0001_a.up.sql changed");
+        if (t.name == "w-1")
+            throw std::runtime_error("boom at postgres://app:topsecret@db/x");
+        if (t.name == "w-2")
+            throw Error(ExitCode::drift, "0001_a.up.sql changed");
         return Outcome{};
     });
     EXPECT_EQ(result(res, "w-0").state, "ok");
@@ -206,7 +224,8 @@ TEST(FleetRunner, NeverMoreThanParallelTargetsAtOnce) {
             // Hold the slot until the pool is full (or a deadline passes), so that the peak is
             // reached whenever the runner allows it.
             auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-            while (peak.load() < parallel && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            while (peak.load() < parallel && std::chrono::steady_clock::now() < deadline)
+                std::this_thread::yield();
             --active;
             return Outcome{};
         });
@@ -223,7 +242,8 @@ TEST(FleetRunner, PeersOfEarlierWavesAreAskedBeforeAWave) {
     RunOptions o;
     o.wait_for_peers = [&](const std::vector<std::pair<std::string, Target>>& peers) {
         asked.push_back(peers.size());
-        for (const auto& [wave, t] : peers) EXPECT_EQ(shard_of(t.name, 2), 1) << t.name;
+        for (const auto& [wave, t] : peers)
+            EXPECT_EQ(shard_of(t.name, 2), 1) << t.name;
         return PeerVerdict{};
     };
     auto res = run_rollout(rollout, o, [](const Target&) { return Outcome{}; });
@@ -231,7 +251,8 @@ TEST(FleetRunner, PeersOfEarlierWavesAreAskedBeforeAWave) {
     std::vector<std::size_t> expected;
     std::size_t earlier = 0;
     for (std::size_t w = 0; w < rollout.waves.size(); ++w) {
-        if (!rollout.waves[w].mine.empty() && earlier > 0) expected.push_back(earlier);
+        if (!rollout.waves[w].mine.empty() && earlier > 0)
+            expected.push_back(earlier);
         earlier += rollout.waves[w].peers.size();
     }
     EXPECT_EQ(asked, expected);
@@ -255,7 +276,8 @@ TEST(FleetRunner, AFailedPeerStopsThisShardWithThePeersCode) {
     };
     std::atomic<int> ran_wave1{0};
     auto res = run_rollout(rollout, o, [&](const Target& t) {
-        if (t.wave == "wave-1") ++ran_wave1;
+        if (t.wave == "wave-1")
+            ++ran_wave1;
         return Outcome{};
     });
     EXPECT_EQ(ran_wave1.load(), 0);

@@ -14,7 +14,8 @@ namespace {
 
 std::vector<std::string> names(int n) {
     std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) out.push_back("tenant-" + std::to_string(i));
+    for (int i = 0; i < n; ++i)
+        out.push_back("tenant-" + std::to_string(i));
     return out;
 }
 
@@ -53,17 +54,20 @@ TEST(FleetShard, AssignmentIsStableAndDependsOnlyOnTheName) {
     // The same name lands in the same shard whatever else the file holds or in what order.
     auto all = names(200);
     std::vector<int> first;
-    for (const auto& n : all) first.push_back(shard_of(n, 5));
+    for (const auto& n : all)
+        first.push_back(shard_of(n, 5));
     std::vector<std::string> reversed(all.rbegin(), all.rend());
     for (std::size_t i = 0; i < reversed.size(); ++i)
         EXPECT_EQ(shard_of(reversed[i], 5), first[all.size() - 1 - i]);
-    for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(shard_of(all[i], 5), first[i]);
+    for (std::size_t i = 0; i < all.size(); ++i)
+        EXPECT_EQ(shard_of(all[i], 5), first[i]);
 }
 
 TEST(FleetShard, ShardsAreRoughlyBalanced) {
     auto all = names(1000);
     std::vector<int> sizes(4, 0);
-    for (const auto& n : all) ++sizes[static_cast<std::size_t>(shard_of(n, 4))];
+    for (const auto& n : all)
+        ++sizes[static_cast<std::size_t>(shard_of(n, 4))];
     for (int s : sizes) {
         EXPECT_GT(s, 200);
         EXPECT_LT(s, 300);
@@ -74,7 +78,8 @@ TEST(FleetShard, IndexComesFromTheFlagThenJobCompletionIndex) {
     auto s = resolve_shard(std::nullopt, std::nullopt, 1, "default", {});
     EXPECT_EQ(s.index, 0);
     EXPECT_EQ(s.count, 1);
-    s = resolve_shard(std::nullopt, std::nullopt, 4, "rollsafe.toml:3", {{"JOB_COMPLETION_INDEX", "3"}});
+    s = resolve_shard(std::nullopt, std::nullopt, 4, "rollsafe.toml:3",
+                      {{"JOB_COMPLETION_INDEX", "3"}});
     EXPECT_EQ(s.index, 3);
     EXPECT_EQ(s.index_origin, "JOB_COMPLETION_INDEX");
     EXPECT_EQ(s.count, 4);
@@ -98,9 +103,11 @@ TEST(FleetShard, BadShardSettingsAreUsageErrors) {
         }
     };
     // An Indexed Job pod whose count was forgotten must not run shard 0's share twice.
-    fails(std::nullopt, std::nullopt, 1, {{"JOB_COMPLETION_INDEX", "2"}}, "shard index 2 (JOB_COMPLETION_INDEX)");
+    fails(std::nullopt, std::nullopt, 1, {{"JOB_COMPLETION_INDEX", "2"}},
+          "shard index 2 (JOB_COMPLETION_INDEX)");
     fails(4, 4, 1, {}, "shard index 4 (--shard-index) is not below the shard count 4");
     fails(std::nullopt, 0, 1, {}, "must be at least 1");
     fails(std::nullopt, std::nullopt, 0, {}, "must be at least 1");
-    fails(std::nullopt, std::nullopt, 4, {{"JOB_COMPLETION_INDEX", "x1"}}, "not a non-negative integer");
+    fails(std::nullopt, std::nullopt, 4, {{"JOB_COMPLETION_INDEX", "x1"}},
+          "not a non-negative integer");
 }

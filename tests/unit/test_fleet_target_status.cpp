@@ -22,7 +22,8 @@ HistoryRow last(const std::string& op, const std::string& outcome, int exit_code
     r.version = "0002";
     r.name = "m";
     r.outcome = outcome;
-    if (exit_code) r.details["exit_code"] = exit_code;
+    if (exit_code)
+        r.details["exit_code"] = exit_code;
     return r;
 }
 
@@ -51,7 +52,8 @@ TEST(FleetTargetStatus, ALastFailureStandsWithItsRecordedCode) {
 TEST(FleetTargetStatus, TheMostSevereConditionWins) {
     StatusReport s;
     s.entries = {entry("0001", "applied"), entry("0002", "dirty")};
-    s.freeze = History::Freeze{"0002 failed part way", "2026-01-01T00:00:00Z", "me", "r", "0002", 7};
+    s.freeze =
+        History::Freeze{"0002 failed part way", "2026-01-01T00:00:00Z", "me", "r", "0002", 7};
     std::string why;
     EXPECT_EQ(target_status_code(s, last("up", "failed", 6), why), ExitCode::failed_dirty);
     EXPECT_NE(why.find("dirty"), std::string::npos);

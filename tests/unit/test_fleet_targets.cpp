@@ -46,13 +46,15 @@ std::vector<Diagnostic> problems_of(const std::string& text) {
 // True when some diagnostic is at `line` and its message contains `part`.
 bool has(const std::vector<Diagnostic>& ds, int line, const std::string& part) {
     for (const auto& d : ds)
-        if (d.line == line && d.file == "targets.toml" && d.message.find(part) != std::string::npos) return true;
+        if (d.line == line && d.file == "targets.toml" && d.message.find(part) != std::string::npos)
+            return true;
     return false;
 }
 
 std::string dump(const std::vector<Diagnostic>& ds) {
     std::string out;
-    for (const auto& d : ds) out += d.location_and_message() + "\n";
+    for (const auto& d : ds)
+        out += d.location_and_message() + "\n";
     return out;
 }
 
@@ -75,9 +77,12 @@ TEST(FleetTargets, ReadsTheContractFormat) {
 }
 
 TEST(FleetTargets, LabelsMayBeASubtableAndDefaultMayBeOrdered) {
-    auto f = parse_targets("[waves]\norder = [\"default\", \"late\"]\n[[target]]\nname = \"a\"\nurl = \"postgres://x@h/db\"\n"
-                           "[target.labels]\nregion = \"eu\"\n[[target]]\nname = \"b\"\nurl = \"postgres://x@h/db2\"\nwave = \"late\"\n",
-                           "t.toml");
+    auto f = parse_targets(
+        "[waves]\norder = [\"default\", \"late\"]\n[[target]]\nname = \"a\"\nurl = "
+        "\"postgres://x@h/db\"\n"
+        "[target.labels]\nregion = \"eu\"\n[[target]]\nname = \"b\"\nurl = "
+        "\"postgres://x@h/db2\"\nwave = \"late\"\n",
+        "t.toml");
     ASSERT_EQ(f.targets.size(), 2u);
     EXPECT_EQ(f.targets[0].labels.at("region"), "eu");
     EXPECT_EQ(f.wave_order, (std::vector<std::string>{"default", "late"}));
@@ -94,9 +99,10 @@ TEST(FleetTargets, TargetConfigPointsTheEngineAtTheTarget) {
 }
 
 TEST(FleetTargets, APasswordInAUrlIsRejectedWithItsLineAndNeverEchoed) {
-    auto ds = problems_of("[[target]]\nname = \"a\"\nurl = \"postgres://app:s3cret@db/shop\"\n"
-                          "[[target]]\nname = \"b\"\nurl = \"host=db dbname=shop password=hunter2\"\n"
-                          "[[target]]\nname = \"c\"\nurl = \"postgres://app@db/shop?password=pw9\"\n");
+    auto ds = problems_of(
+        "[[target]]\nname = \"a\"\nurl = \"postgres://app:s3cret@db/shop\"\n"
+        "[[target]]\nname = \"b\"\nurl = \"host=db dbname=shop password=hunter2\"\n"
+        "[[target]]\nname = \"c\"\nurl = \"postgres://app@db/shop?password=pw9\"\n");
     EXPECT_TRUE(has(ds, 3, "target \"a\": the url carries a password")) << dump(ds);
     EXPECT_TRUE(has(ds, 6, "target \"b\": the url carries a password")) << dump(ds);
     EXPECT_TRUE(has(ds, 9, "target \"c\": the url carries a password")) << dump(ds);
@@ -144,18 +150,25 @@ order = ["canary", "canary"]
     EXPECT_TRUE(has(ds, 18, "unknown target key \"colour\"")) << dump(ds);
     EXPECT_TRUE(has(ds, 21, "target \"d\" needs exactly one of url and service")) << dump(ds);
     EXPECT_TRUE(has(ds, 24, "listed twice")) << dump(ds);
-    for (std::size_t i = 1; i < ds.size(); ++i) EXPECT_LE(ds[i - 1].line, ds[i].line) << "sorted by line";
+    for (std::size_t i = 1; i < ds.size(); ++i)
+        EXPECT_LE(ds[i - 1].line, ds[i].line) << "sorted by line";
 }
 
 TEST(FleetTargets, TheWholeFileShapeIsChecked) {
-    EXPECT_TRUE(has(problems_of("[target]\nname = \"a\"\nurl = \"postgres://x@h/d\"\n"), 2, "write [[target]]"));
-    EXPECT_TRUE(has(problems_of("[[target]]\nname = \"a\"\nurl = \"postgres://x@h/d\"\n[wave]\norder = []\n"), 5,
-                    "unknown key \"wave.order\""));
-    EXPECT_TRUE(has(problems_of("[[target]]\nname = \"a\"\nurl = \"postgres://x@h/d\"\nwave = \"w\"\n"), 4,
-                    "has no [waves] order"));
-    EXPECT_TRUE(has(problems_of("[[target]]\nname = \"a\"\nurl = \"postgres://x@h/d\"\n[waves]\norder = \"w\"\n"), 5,
-                    "must be an array"));
-    EXPECT_TRUE(has(problems_of("[[target]]\nname = 7\nurl = \"postgres://x@h/d\"\n"), 2, "name must be a string"));
+    EXPECT_TRUE(has(problems_of("[target]\nname = \"a\"\nurl = \"postgres://x@h/d\"\n"), 2,
+                    "write [[target]]"));
+    EXPECT_TRUE(has(
+        problems_of("[[target]]\nname = \"a\"\nurl = \"postgres://x@h/d\"\n[wave]\norder = []\n"),
+        5, "unknown key \"wave.order\""));
+    EXPECT_TRUE(
+        has(problems_of("[[target]]\nname = \"a\"\nurl = \"postgres://x@h/d\"\nwave = \"w\"\n"), 4,
+            "has no [waves] order"));
+    EXPECT_TRUE(
+        has(problems_of(
+                "[[target]]\nname = \"a\"\nurl = \"postgres://x@h/d\"\n[waves]\norder = \"w\"\n"),
+            5, "must be an array"));
+    EXPECT_TRUE(has(problems_of("[[target]]\nname = 7\nurl = \"postgres://x@h/d\"\n"), 2,
+                    "name must be a string"));
     auto empty = problems_of("# nothing\n");
     ASSERT_EQ(empty.size(), 1u);
     EXPECT_NE(empty[0].message.find("no targets"), std::string::npos);
@@ -194,15 +207,19 @@ TEST(FleetTargets, SelectionAndsKeysAndOrsValues) {
     auto f = parse_targets(kIssueExample, "targets.toml");
     auto names = [](const std::vector<Target>& ts) {
         std::vector<std::string> out;
-        for (const auto& t : ts) out.push_back(t.name);
+        for (const auto& t : ts)
+            out.push_back(t.name);
         return out;
     };
     EXPECT_EQ(names(select_targets(f, {})), (std::vector<std::string>{"eu-1", "us-1", "us-2"}));
     EXPECT_EQ(names(select_targets(f, {{"region", "us"}})), (std::vector<std::string>{"us-1"}));
-    EXPECT_EQ(names(select_targets(f, {{"region", "us"}, {"region", "eu"}})), (std::vector<std::string>{"eu-1", "us-1"}));
-    EXPECT_EQ(names(select_targets(f, {{"region", "us"}, {"tier", "gold"}})), (std::vector<std::string>{"us-1"}));
+    EXPECT_EQ(names(select_targets(f, {{"region", "us"}, {"region", "eu"}})),
+              (std::vector<std::string>{"eu-1", "us-1"}));
+    EXPECT_EQ(names(select_targets(f, {{"region", "us"}, {"tier", "gold"}})),
+              (std::vector<std::string>{"us-1"}));
     EXPECT_EQ(names(select_targets(f, {{"wave", "default"}})), (std::vector<std::string>{"us-2"}));
-    EXPECT_EQ(names(select_targets(f, {{"name", "eu-1"}, {"name", "us-2"}})), (std::vector<std::string>{"eu-1", "us-2"}));
+    EXPECT_EQ(names(select_targets(f, {{"name", "eu-1"}, {"name", "us-2"}})),
+              (std::vector<std::string>{"eu-1", "us-2"}));
 }
 
 TEST(FleetTargets, ASelectionThatCannotMatchIsAUsageError) {

@@ -31,7 +31,8 @@ struct Rollout {
 };
 
 // Groups selected targets by the file's wave order and splits each wave by shard.
-Rollout plan_rollout(const TargetsFile& file, const std::vector<Target>& selected, const Shard& shard);
+Rollout plan_rollout(const TargetsFile& file, const std::vector<Target>& selected,
+                     const Shard& shard);
 
 // What one target's work returned: its exit code, a line for people, and the command's own
 // document for that target.
@@ -41,19 +42,22 @@ struct Outcome {
     nlohmann::json detail = nlohmann::json::object();
 };
 
+// What happened to one target of this shard.
 struct TargetResult {
     Target target;
     std::string wave;
     int shard = 0;
-    std::string state = "skipped";  // ok, failed, skipped (not started: says why in outcome.message)
+    // ok, failed, or skipped (not started: outcome.message says why)
+    std::string state = "skipped";
     Outcome outcome;
     long long duration_ms = 0;
     std::string started_at, finished_at;  // ISO 8601 UTC; empty when skipped
 };
 
+// How one wave went, counted over this shard's targets.
 struct WaveResult {
     std::string name;
-    std::string state = "skipped";  // ok, failed, skipped
+    std::string state = "skipped";  // ok, failed, partial, skipped, other-shards
     int ok = 0, failed = 0, skipped = 0;
 };
 
@@ -65,6 +69,7 @@ struct Stop {
     std::string reason;
 };
 
+// The whole run: every target of this shard, every wave, and the overall exit code.
 struct FleetResult {
     std::vector<TargetResult> targets;  // in run order: wave by wave, file order within a wave
     std::vector<WaveResult> waves;
@@ -73,6 +78,7 @@ struct FleetResult {
     int ok = 0, failed = 0, skipped = 0;
 };
 
+// What the rest of a wave does when one of its targets fails.
 enum class OnFailure { stop, continue_wave };
 
 // Returns "stop" or "continue"; parses them back (nullopt for anything else).
@@ -88,8 +94,10 @@ struct PeerVerdict {
     std::string message;
 };
 // Waits until the given peers are done (see peers.h); empty: peers are not waited for.
-using PeerWait = std::function<PeerVerdict(const std::vector<std::pair<std::string, Target>>& peers)>;
+using PeerWait =
+    std::function<PeerVerdict(const std::vector<std::pair<std::string, Target>>& peers)>;
 
+// How a rollout runs.
 struct RunOptions {
     int parallel = 4;  // targets worked on at once
     OnFailure on_failure = OnFailure::stop;
@@ -99,8 +107,9 @@ struct RunOptions {
     PeerWait wait_for_peers;  // asked before a wave that has earlier-wave targets in other shards
 };
 
+// Callbacks that report progress as the rollout runs (both may be empty).
 struct Observer {
-    // A wave starts with this many of this shard's targets.
+    // A wave starts with this many of this shard's targets (runs that change databases only).
     std::function<void(const std::string& wave, std::size_t targets)> wave_started;
     // A target finished or was skipped. Calls never overlap (a lock is held), from any thread.
     std::function<void(const TargetResult&)> target_finished;

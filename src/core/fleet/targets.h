@@ -36,6 +36,7 @@ struct Target {
     std::string database_url() const;
 };
 
+// A parsed targets file.
 struct TargetsFile {
     std::string path;
     std::vector<Target> targets;          // in file order
