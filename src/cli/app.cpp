@@ -291,6 +291,7 @@ int run(int argc, char** argv) {
                     "  rollsafe check --blue v2.3.1 --green v2.4.0 --layers rules,diff,contracts,roundtrip --with-data\n"
                     "  rollsafe check --blue v2.3.1 --green v2.4.0 --dev-url postgres://ci@localhost/postgres -f markdown\n"
                     "  rollsafe check migrations/0042_drop_phone.up.sql --pg-version 11\n"
+                    "  rollsafe check --pending --database-url postgres://app@db/shop\n"
                     "  rollsafe check --list-rules\n");
     chk->add_option("files", check_args.files, "loose .sql files (x.down.sql beside x.sql is its down); default: the migrations folder");
     chk->add_option("--format,-f", check_args.format, "text, json, sarif, junit, github or markdown (default: --output)")
@@ -304,6 +305,8 @@ int run(int argc, char** argv) {
     chk->add_option("--schema", check_args.schema, "SQL to read first for column types, e.g. a pg_dump --schema-only file (repeatable)")
         ->allow_extra_args(false);
     chk->add_flag("--list-rules", check_args.list_rules, "print the rule catalogue and exit");
+    chk->add_flag("--pending", check_args.pending,
+                  "check only what the database (--database-url) has not applied; applied migrations are the known schema");
     // Dynamic layers (docs/compatibility.md): the migrations tried on a scratch database.
     chk->add_option("--layers", check_args.layers,
                     "rules,diff,contracts,roundtrip (default: rules,diff,contracts with --blue/--green, else rules)");

@@ -141,20 +141,26 @@ struct DemoArgs {
 int run_demo(Context& ctx, const DemoArgs& args);
 
 struct CheckArgs {
-    std::vector<std::string> files;    // loose .sql files or folders; empty: the migrations folder
-    std::string format;                // text | json | sarif | junit | github | markdown; empty: --output
-    int pg_version = 0;                // 0: check.pg_version from the configuration, else 15
-    std::string blue, green;           // release names from releases.toml
-    std::string releases;              // releases.toml path; empty: looked up
+    std::vector<std::string> files;  // loose .sql files or folders; empty: the migrations folder
+    std::string format;       // text | json | sarif | junit | github | markdown; empty: --output
+    int pg_version = 0;       // 0: check.pg_version from the configuration, else 15
+    std::string blue, green;  // release names from releases.toml
+    std::string releases;     // releases.toml path; empty: looked up
     std::vector<std::string> disable;  // rule ids to skip
-    std::vector<std::string> schema;   // SQL read first to learn the schema (e.g. pg_dump --schema-only)
+    std::vector<std::string>
+        schema;  // SQL read first to learn the schema (e.g. pg_dump --schema-only)
     bool list_rules = false;
+    bool pending = false;  // only what the database has not applied yet (the rest is the schema)
     // Dynamic layers (issue 6, docs/compatibility.md): a scratch database tries the migrations.
-    std::string layers;     // rules,diff,contracts,roundtrip; empty: all but roundtrip with --blue/--green, else rules
-    std::string dev_url;    // create scratch databases on this server instead of an embedded one
-    std::string pg_bindir;  // PostgreSQL server binaries for the embedded scratch database; empty: search
-    std::string contracts;  // folder of <release>.sql contracts; empty: contracts/ beside releases.toml
-    bool with_data = false; // round-trip rows written through green's contract INSERTs through the downs
+    std::string layers;   // rules,diff,contracts,roundtrip; empty: all but roundtrip with
+                          // --blue/--green, else rules
+    std::string dev_url;  // create scratch databases on this server instead of an embedded one
+    std::string
+        pg_bindir;  // PostgreSQL server binaries for the embedded scratch database; empty: search
+    std::string
+        contracts;  // folder of <release>.sql contracts; empty: contracts/ beside releases.toml
+    bool with_data =
+        false;  // round-trip rows written through green's contract INSERTs through the downs
 };
 int run_check(Context& ctx, const CheckArgs& args);
 
@@ -162,17 +168,18 @@ int run_check(Context& ctx, const CheckArgs& args);
 struct ContractArgs {
     std::string action = "capture";
     std::string release;
-    std::string out;         // file to write; "-" for stdout; empty: <contracts>/<release>.sql
+    std::string out;  // file to write; "-" for stdout; empty: <contracts>/<release>.sql
     long long min_calls = 1;
-    bool merge = false;      // keep an existing contract and add what is new
-    bool force = false;      // overwrite an existing contract
+    bool merge = false;  // keep an existing contract and add what is new
+    bool force = false;  // overwrite an existing contract
 };
 int run_contract(Context& ctx, const ContractArgs& args);
 
 // Checks `selected` (with `applied` read only for the schema) and prints the report in the
 // chosen format; returns 0, 2 (unparsable input or `problems`) or 5 (blocking findings). The
 // "pending against this database" mode calls this with the pending migrations.
-int check_and_report(Context& ctx, const CheckArgs& args, const std::vector<const Migration*>& selected,
+int check_and_report(Context& ctx, const CheckArgs& args,
+                     const std::vector<const Migration*>& selected,
                      const std::vector<const Migration*>& applied, bool release_scope,
                      const std::vector<Diagnostic>& problems);
 

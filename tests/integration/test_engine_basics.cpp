@@ -497,3 +497,32 @@ TEST(EngineBasics, BlockingCheckFindingStopsUpUnlessAllowedWithAReason) {
     auto plan = p.run({"history", "--version", "0004", "-o", "json"});
     EXPECT_NE(plan.out.find("orders has 40 rows"), std::string::npos) << plan.out;
 }
+
+TEST(EngineBasics, CheckPendingLooksOnlyAtWhatTheDatabaseHasNotApplied) {
+    Project p;
+    add_shop(p);
+    // Applied with an allow directive; the file on disk no longer has it. Only pending files
+    // count, so the applied one is no finding.
+    p.add("0004_index",
+          "-- rollsafe:allow=create-index-non-concurrent reason=\"small table\"\n"
+          "CREATE INDEX orders_user_idx ON orders (user_id);\n",
+          "DROP INDEX orders_user_idx;\n");
+    ASSERT_EQ(p.run({"up"}).code, 0);
+    p.add("0004_index", "CREATE INDEX orders_user_idx ON orders (user_id);\n",
+          "DROP INDEX orders_user_idx;\n");
+    p.add("0005_drop", "ALTER TABLE orders DROP COLUMN user_id;\n",
+          "ALTER TABLE orders ADD COLUMN user_id int;\n");
+    auto r = p.run({"check", "--pending", "-f", "json"});
+    EXPECT_EQ(r.code, 5) << r.all();
+    auto doc = nlohmann::json::parse(r.out);
+    ASSERT_EQ(doc["migrations"].size(), 1u) << r.out;
+    EXPECT_NE(r.out.find("0005"), std::string::npos);
+    EXPECT_EQ(r.out.find("create-index-non-concurrent"), std::string::npos) << r.out;
+    // Without --pending every file is checked.
+    EXPECT_NE(p.run({"check", "-f", "json"}).out.find("create-index-non-concurrent"),
+              std::string::npos);
+    // Nothing pending: exit 0.
+    p.remove("0005_drop");
+    EXPECT_EQ(p.run({"check", "--pending"}).code, 0);
+    EXPECT_EQ(p.run({"check", "--pending", "x.sql"}).code, 2);
+}

@@ -347,6 +347,14 @@ TEST(Snapshot, MigrationDirectivesOverrideTheConfiguredMode) {
     EXPECT_EQ(p.db().scalar(
                   "SELECT coalesce(snapshot_id, '') FROM rollsafe.history WHERE version = '0003'"),
               "");
+    // ... except for a migration that asks for one itself.
+    p.add("0004_asks", "-- rollsafe:snapshot=touched\nALTER TABLE orders ADD COLUMN d int;\n",
+          "ALTER TABLE orders DROP COLUMN d;\n");
+    r = p.run({"up", "--snapshot-mode", "none"});
+    ASSERT_EQ(r.code, 0) << r.all();
+    EXPECT_NE(p.db().scalar(
+                  "SELECT coalesce(snapshot_id, '') FROM rollsafe.history WHERE version = '0004'"),
+              "");
 }
 
 TEST(Snapshot, VerifyCatchesATruncatedAndAFlippedArchiveAndRestoreRefusesThem) {

@@ -926,7 +926,9 @@ std::unique_ptr<MigrationLock> Engine::prepare_run(const std::string& command, R
 }
 
 std::string Engine::snapshot_before(const std::string& direction, const RunResult& res) {
-    if (!m_hooks.snapshot || m_config.snapshot_mode == "none")
+    // The hook decides, also under snapshot.mode = none: a migration's own
+    // `-- rollsafe:snapshot=full|touched` directive still asks for one.
+    if (!m_hooks.snapshot)
         return "";
     SnapshotRequest req{direction, res.run_id, "", {}};
     for (const auto& s : res.plan.steps)
