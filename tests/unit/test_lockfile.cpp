@@ -91,6 +91,26 @@ TEST(Lockfile, GarbageIsUnreadableAndReplaced) {
     EXPECT_EQ(read_lockfile(path).kind, LockfileStatus::Kind::running);
 }
 
+// Found by tests/fuzz (fuzz_lockfile): get<int>() of a pid of 1e30 was undefined behaviour
+// (UBSan: "1e+30 is outside the range of representable values of type 'int'"). Numbers that
+// are not integers in range make the file unreadable, like any other garbage.
+TEST(Lockfile, FuzzRegressionOutOfRangeNumbersAreUnreadableNotUndefined) {
+    EXPECT_FALSE(LockfileBody::parse(R"({"state":"running","pid":1e30,"host":7})"));
+    EXPECT_FALSE(LockfileBody::parse(R"({"state":"running","pid":4.5,"host":"h"})"));
+    EXPECT_FALSE(LockfileBody::parse(R"({"state":"running","pid":99999999999,"host":"h"})"));
+    EXPECT_FALSE(LockfileBody::parse(R"({"state":"running","pid":-3,"host":"h"})"));
+    auto b = LockfileBody::parse(
+        R"({"state":"frozen","pid":12,"host":"h","exit_code":1e300,"process_start_time":-1})");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->exit_code, 0);
+    EXPECT_EQ(b->holder.start_time, 0u);
+    auto ok = LockfileBody::parse(
+        R"({"state":"frozen","pid":12,"host":"h","exit_code":7,"process_start_time":123})");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->exit_code, 7);
+    EXPECT_EQ(ok->holder.start_time, 123u);
+}
+
 TEST(Lockfile, UnwritablePathIsAUsageError) {
     try {
         Lockfile lf("/proc/rollsafe/rollsafe.lock");

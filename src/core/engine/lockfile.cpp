@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <limits>
 
 #include "core/base/error.h"
 #include "core/base/fs.h"
@@ -43,6 +44,26 @@ nlohmann::json LockfileBody::to_json() const {
             {"reason", reason},    {"exit_code", exit_code}};
 }
 
+namespace {
+
+// Returns an integer field in [lo, hi]; nullopt when it is missing, not an integer or out of
+// range (nlohmann's get<int>() of 1e30 or of a float is undefined behaviour).
+std::optional<std::int64_t> int_field(const nlohmann::json& j, const char* key, std::int64_t lo,
+                                      std::int64_t hi) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer())
+        return std::nullopt;
+    if (it->is_number_unsigned())
+        return it->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi)
+                   ? std::optional<std::int64_t>(
+                         static_cast<std::int64_t>(it->get<std::uint64_t>()))
+                   : std::nullopt;
+    auto v = it->get<std::int64_t>();
+    return v >= lo && v <= hi ? std::optional<std::int64_t>(v) : std::nullopt;
+}
+
+}  // namespace
+
 std::optional<LockfileBody> LockfileBody::parse(const std::string& text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
@@ -52,15 +73,20 @@ std::optional<LockfileBody> LockfileBody::parse(const std::string& text) {
         b.state = j.at("state").get<std::string>();
         if (b.state != "running" && b.state != "frozen")
             return std::nullopt;
-        b.holder.pid = j.at("pid").get<int>();
+        auto pid = int_field(j, "pid", 1, std::numeric_limits<int>::max());
+        if (!pid)
+            return std::nullopt;
+        b.holder.pid = static_cast<int>(*pid);
         b.holder.host = j.at("host").get<std::string>();
-        b.holder.start_time = j.value("process_start_time", static_cast<std::uint64_t>(0));
+        b.holder.start_time = static_cast<std::uint64_t>(
+            int_field(j, "process_start_time", 0, std::numeric_limits<std::int64_t>::max())
+                .value_or(0));
         b.command = j.value("command", "");
         b.started_at = j.value("started_at", "");
         b.release = j.value("release", "");
         b.version = j.value("version", "");
         b.reason = j.value("reason", "");
-        b.exit_code = j.value("exit_code", 0);
+        b.exit_code = static_cast<int>(int_field(j, "exit_code", 0, 255).value_or(0));
         return b;
     } catch (const std::exception&) {
         return std::nullopt;
