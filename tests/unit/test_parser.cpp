@@ -197,3 +197,19 @@ TEST(Drift, DirectiveChangesDiffer) {
     EXPECT_EQ(notx,
               sql::normalized_for_drift("--rollsafe:no-transaction\n-- why: big table\n" + sql));
 }
+
+// Found by tests/fuzz (fuzz_sql_parser): libpg_query copied an invalid UTF-8 byte into its
+// JSON parse tree and nlohmann::json threw on it; parse_script never throws for bad input.
+TEST(Splitter, FuzzRegressionInvalidUtf8IsAParseErrorNotAnException) {
+    const std::string text =
+        "-- fill them in.\nUPDATE payments SET provider\xFF_ref = 'legacy-' || id WHERE "
+        "provider_ref IS NULL;\n";
+    sql::ParsedScript parsed;
+    ASSERT_NO_THROW(parsed = sql::parse_script(text));
+    ASSERT_TRUE(parsed.error);
+    EXPECT_EQ(parsed.error->message, "invalid byte sequence for encoding \"UTF8\"");
+    EXPECT_EQ(parsed.error->line, 2);
+    EXPECT_EQ(parsed.error->col, 29);
+    EXPECT_EQ(parsed.error->offset, text.find('\xFF'));
+    EXPECT_TRUE(parsed.statements.empty());
+}

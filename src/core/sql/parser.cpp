@@ -112,6 +112,18 @@ ParsedScript parse_script(const std::string& text) {
     // count columns as an editor shows them (without the mark).
     const std::size_t base = has_bom(text) ? 3 : 0;
     const std::string body = text.substr(base);
+    // libpg_query copies invalid UTF-8 into its JSON parse tree, which then does not parse:
+    // report it as the server would (it rejects such a script too) instead of throwing.
+    if (auto bad = text::find_invalid_utf8(body); bad != std::string::npos) {
+        ParseError e;
+        e.message = "invalid byte sequence for encoding \"UTF8\"";
+        auto lc = text::line_col_at(body, bad);
+        e.offset = base + bad;
+        e.line = lc.line;
+        e.col = lc.col;
+        out.error = e;
+        return out;
+    }
     PgQueryParseResult r = pg_query_parse(body.c_str());
     if (r.error) {
         ParseError e;
