@@ -115,3 +115,24 @@ TEST(Dsn, InvalidDsnIsAUsageErrorWithoutThePassword) {
     EXPECT_THROW(Dsn::parse("host=db password='unterminated"), Error);
     EXPECT_THROW(Dsn::parse("nokey"), Error);
 }
+
+// Found by tests/fuzz (fuzz_dsn): a password with a ',' (or ';', ')', '&', '#', '"') went into
+// conninfo() unquoted, and redact() ends an unquoted password at those characters, so the rest
+// of it was printed.
+TEST(Dsn, FuzzRegressionPasswordWithARedactStopCharacterIsRedactedWhole) {
+    auto dsn = Dsn::parse(
+        "postgres://app:,om,h2saA@h1,h2safe password=*** xshop us/e(ire&Hpppshop "
+        "us/nam\xC0\xC0\xC0\xC0\xC0"
+        "e=rollsafe");
+    ASSERT_EQ(dsn.get("password").value_or(""), ",om,h2saA");
+    EXPECT_EQ(redact(dsn.conninfo()).find("h2saA"), std::string::npos) << redact(dsn.conninfo());
+    for (const std::string pw :
+         {"ab,cd,ef", "ab;cdef", "ab)cdef", "ab&cdef", "ab#cdef", "ab\"cd"}) {
+        Dsn d;
+        d.set("host", "db");
+        d.set("password", pw);
+        auto shown = redact(d.conninfo());
+        EXPECT_EQ(shown.find(pw.substr(3)), std::string::npos) << shown;
+        EXPECT_EQ(Dsn::parse(d.conninfo()).get("password").value_or(""), pw);  // still libpq's
+    }
+}

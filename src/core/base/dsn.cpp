@@ -104,10 +104,13 @@ std::string redact_password_params(std::string_view text) {
     return out;
 }
 
+// Quotes a conninfo value unless it is plain. A value holding one of the characters where
+// redact() ends an unquoted password ("&#,;)") is quoted too, so that all of it is redacted.
 std::string quote_conninfo_value(const std::string& v) {
     bool plain = !v.empty();
     for (char c : v)
-        plain = plain && !is_space(c) && c != '\'' && c != '\\';
+        plain = plain && !is_space(c) && c != '\'' && c != '\\' &&
+                std::string_view("&#,;)\"").find(c) == std::string_view::npos;
     if (plain)
         return v;
     std::string out = "'";
