@@ -2,6 +2,7 @@
 // command and flag in one place, fills plain option structs, and dispatches to cmd_*.cpp.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -50,6 +51,19 @@ const ConfigFlag kConfigFlags[] = {
     {"--lockfile", "lockfile.path", "path of the JSON lockfile"},
     {"--log-format", "log.format", "text or json (JSON lines for log collectors)"},
 };
+
+// Overwrites, in place, every password in our own arguments (a --database-url with one, say), so
+// that ps and /proc/<pid>/cmdline stop showing it once the arguments are parsed.
+void hide_passwords_in_argv(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string safe = redact(arg);
+        if (safe == arg)
+            continue;
+        safe.resize(arg.size(), ' ');
+        std::copy(safe.begin(), safe.end(), argv[i]);
+    }
+}
 
 std::string examples_footer(const std::string& examples) {
     return examples.empty() ? "" : "\nExamples:\n" + examples;
@@ -442,6 +456,7 @@ int run(int argc, char** argv) {
         std::cerr << "rollsafe: " << redact(e.what()) << "\nhint: run `rollsafe --help` or `rollsafe <command> --help`\n";
         return static_cast<int>(ExitCode::usage);
     }
+    hide_passwords_in_argv(argc, argv);
 
     g.verbosity = static_cast<int>(verbose->count()) - (quiet->count() ? 1 : 0);
     g.config_explicit = app.count("--config") > 0;

@@ -2,6 +2,9 @@
 // every form and through every source, with debug and JSON logs on.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "support/helpers.h"
 
 using namespace rollsafe;
@@ -69,4 +72,37 @@ TEST(Secrets, ConnectionFailureIsRedacted) {
         expect_no_password(json, dsn + " (json)");
         EXPECT_EQ(json.code, 10) << json.all();
     }
+}
+
+TEST(Secrets, PasswordOnTheCommandLineIsHiddenFromPs) {
+    // A gate waiting for an unreachable database runs long enough to look at its command line.
+    test::TempDir dir;
+    dir.write("migrations/0001_a.up.sql", "SELECT 1;\n");
+    dir.write("migrations/0001_a.down.sql", "SELECT 1;\n");
+    test::CliOptions o;
+    o.cwd = dir.path();
+    o.env = {{"ROLLSAFE_DATABASE_CONNECT_TIMEOUT", "1s"}};
+    test::CliProcess proc(
+        {"gate", "--wait", "4s", "--database-url",
+         "postgres://app:" + kPassword + "@127.0.0.1:1/shop?password=" + kPassword, "-v"},
+        o);
+    std::string cmdline;
+    // Parsing takes a few milliseconds; after that the arguments must be clean for good.
+    ASSERT_TRUE(test::eventually(
+        [&] {
+            cmdline = test::read("/proc/" + std::to_string(proc.pid()) + "/cmdline");
+            return cmdline.find("gate") != std::string::npos &&
+                   cmdline.find(kPassword) == std::string::npos;
+        },
+        std::chrono::seconds(2)))
+        << cmdline;
+    for (int i = 0; i < 20 && test::process_running(proc.pid()); ++i) {
+        cmdline = test::read("/proc/" + std::to_string(proc.pid()) + "/cmdline");
+        EXPECT_EQ(cmdline.find("Sup3r"), std::string::npos) << cmdline;
+        EXPECT_NE(cmdline.find("127.0.0.1:1/shop"), std::string::npos) << cmdline;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    auto r = proc.wait(std::chrono::seconds(30));
+    EXPECT_EQ(r.code, 10) << r.all();
+    expect_no_password(r, "gate --database-url");
 }
