@@ -95,6 +95,9 @@ private:
             return f();
         } catch (const pqxx::broken_connection& e) {
             throw DbError("connection to the database was lost: " + first_line(clean_message(e.what())), "08006", true);
+        } catch (const pqxx::insufficient_privilege& e) {
+            // libpqxx 6 throws this one without its SQLSTATE.
+            throw DbError(clean_message(e.what()), "42501", false);
         } catch (const pqxx::sql_error& e) {
             bool lost = e.sqlstate().rfind("08", 0) == 0 || e.sqlstate() == "57P01";
             throw DbError(clean_message(e.what()), e.sqlstate(), lost);
@@ -115,6 +118,10 @@ bool is_auth_failure(const std::string& msg) {
     return msg.find("password authentication failed") != std::string::npos ||
            msg.find("no password supplied") != std::string::npos ||
            msg.find("authentication failed") != std::string::npos ||
+           // Missing CONNECT, a NOLOGIN role, an hba reject: retrying cannot help either.
+           msg.find("permission denied for database") != std::string::npos ||
+           msg.find("is not permitted to log in") != std::string::npos ||
+           msg.find("no pg_hba.conf entry") != std::string::npos ||
            (msg.find("role \"") != std::string::npos && msg.find("does not exist") != std::string::npos) ||
            (msg.find("database \"") != std::string::npos && msg.find("does not exist") != std::string::npos);
 }

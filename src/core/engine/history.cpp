@@ -230,12 +230,32 @@ void History::ensure() {
             throw;
         // 3F000 (no schema) or 42P01 (no table): create below.
     }
+    auto who = m_session.exec("SELECT current_user, current_database()");
+    try {
+        create_or_upgrade();
+    } catch (const db::DbError& e) {
+        if (e.sqlstate() != "42501")  // insufficient_privilege
+            throw;
+        std::string role = text::quote_ident(who.get(0, 0));
+        throw Error(ExitCode::usage,
+                    "cannot create rollsafe's tables in schema " + m_q + " as " + role + ": " +
+                        e.what(),
+                    "GRANT CREATE ON DATABASE " + text::quote_ident(who.get(0, 1)) + " TO " + role +
+                        ", or let the owner run CREATE SCHEMA " + m_q + " AUTHORIZATION " + role +
+                        " (docs/security.md)");
+    }
+}
+
+void History::create_or_upgrade() {
     db::Transaction tx(m_session);
     // Serialise concurrent bootstraps; a transaction-level advisory lock is released at COMMIT,
     // so it is safe behind PgBouncer in transaction mode and never left behind.
     m_session.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))",
                           {"rollsafe-bootstrap:" + m_schema});
-    m_session.exec("CREATE SCHEMA IF NOT EXISTS " + m_q);
+    // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists: a
+    // schema a DBA made for a role without that right must be found first.
+    if (m_session.exec_params("SELECT to_regnamespace($1) IS NULL", {m_q}).get(0, 0) == "t")
+        m_session.exec("CREATE SCHEMA " + m_q);
     m_session.exec("CREATE TABLE IF NOT EXISTS " + m_q +
                    ".meta (key text PRIMARY KEY, value text NOT NULL)");
     auto r = m_session.exec("SELECT value FROM " + m_q + ".meta WHERE key = 'layout_version'");

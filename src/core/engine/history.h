@@ -71,7 +71,8 @@ class History {
     static int layout_version();
 
     // Creates or upgrades rollsafe's tables (serialised between processes with a transaction
-    // advisory lock, so it works through PgBouncer). Throws DbError.
+    // advisory lock, so it works through PgBouncer). Throws Error(USAGE) naming the grant when
+    // the role may not create them, DbError for other failures.
     void ensure();
     // Returns true when rollsafe's tables exist (read-only commands do not create them).
     bool exists();
@@ -115,6 +116,8 @@ class History {
     std::string table(const std::string& name) const;
 
   private:
+    void create_or_upgrade();
+
     db::Session& m_session;
     std::string m_schema;
     std::string m_q;  // quoted schema
