@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -16,6 +17,7 @@
 #include "core/base/error.h"
 #include "core/base/interrupt.h"
 #include "core/base/log.h"
+#include "core/engine/port.h"
 
 namespace rollsafe::cli {
 namespace {
@@ -507,6 +509,12 @@ int run(int argc, char** argv) {
                                     "retry later");
                     }
                 }
+                // Commands with a meaning on SQLite (docs/sqlite.md); the others need PostgreSQL.
+                static const std::set<std::string> kSqliteCommands = {
+                    "init", "new", "validate", "up", "plan", "down", "status", "history",
+                    "lock", "check", "snapshot", "restore", "demo"};
+                if (!kSqliteCommands.count(cmd.name) || fleet_args.active())
+                    require_postgres(ctx.config, fleet_args.active() ? cmd.name + " --targets" : cmd.name);
                 rc = cmd.run(ctx);
             } catch (const Error& e) {
                 rc = print_error(e, g);

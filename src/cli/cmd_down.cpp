@@ -2,11 +2,12 @@
 #include "cli/render_engine.h"
 #include "core/base/error.h"
 #include "core/engine/default_hooks.h"
+#include "core/engine/port.h"
 
 namespace rollsafe::cli {
 
 int run_down(Context& ctx, const DownArgs& args) {
-    Engine engine(ctx.config, hooks_for(ctx));
+    auto engine = make_engine(ctx.config, hooks_for(ctx));
     DownOptions o;
     if (!args.to.empty())
         o.to_version = args.to;
@@ -18,7 +19,7 @@ int run_down(Context& ctx, const DownArgs& args) {
     o.reason = args.reason;
     o.release = args.release;
     if (!args.dry_run && !args.yes && ctx.interactive()) {
-        auto plan = engine.plan_down(o);
+        auto plan = engine->plan_down(o);
         if (plan.steps.empty()) {
             ctx.print("nothing to do: no applied migration is newer than the target");
             return 0;
@@ -28,7 +29,7 @@ int run_down(Context& ctx, const DownArgs& args) {
             throw usage_error("not confirmed; nothing was changed",
                               "pass --yes to skip the question");
     }
-    return finish_run(ctx, engine.down(o), args.dry_run);
+    return finish_run(ctx, engine->down(o), args.dry_run);
 }
 
 }  // namespace rollsafe::cli

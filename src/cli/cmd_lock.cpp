@@ -1,13 +1,14 @@
 #include "cli/commands.h"
 #include "cli/render_engine.h"
 #include "core/engine/default_hooks.h"
+#include "core/engine/port.h"
 
 namespace rollsafe::cli {
 
 int run_lock(Context& ctx, const LockArgs& args) {
-    Engine engine(ctx.config, hooks_for(ctx));
+    auto engine = make_engine(ctx.config, hooks_for(ctx));
     if (args.action == "break") {
-        auto removed = engine.break_lock(args.reason);
+        auto removed = engine->break_lock(args.reason);
         if (ctx.json())
             ctx.print_json(
                 {{"broken", removed.has_value()}, {"holder", lock_holder_json(removed)}});
@@ -17,7 +18,7 @@ int run_lock(Context& ctx, const LockArgs& args) {
                               : "nobody holds the migration lock");
         return 0;
     }
-    auto holder = engine.lock_status();
+    auto holder = engine->lock_status();
     if (ctx.json()) {
         ctx.print_json({{"held", holder.has_value() && !holder->expired},
                         {"holder", lock_holder_json(holder)}});

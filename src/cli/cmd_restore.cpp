@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "core/base/error.h"
 #include "core/base/text.h"
+#include "core/engine/port.h"
 #include "core/snapshot/restore.h"
 
 namespace rollsafe::cli {
@@ -60,6 +61,8 @@ std::string plan_text(const RestorePlan& p) {
 }  // namespace
 
 int run_restore(Context& ctx, const RestoreArgs& args) {
+    if (engine_kind(ctx.config.database_url) == EngineKind::sqlite)
+        return run_sqlite_restore(ctx, args);
     snapshot::Restorer restorer(ctx.config);
     snapshot::RestoreOptions o;
     o.snapshot_id = args.snapshot;

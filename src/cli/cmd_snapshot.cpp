@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "core/base/error.h"
 #include "core/base/text.h"
+#include "core/engine/port.h"
 #include "core/snapshot/hook.h"
 #include "core/snapshot/progress.h"
 #include "core/snapshot/snapshot.h"
@@ -165,6 +166,9 @@ int prune(Context& ctx, const SnapshotArgs& args) {
 }  // namespace
 
 int run_snapshot(Context& ctx, const SnapshotArgs& args) {
+    if (engine_kind(ctx.config.database_url) == EngineKind::sqlite &&
+        (args.action == "create" || args.action == "verify"))
+        return run_sqlite_snapshot(ctx, args);
     if (args.action == "create")
         return create(ctx, args);
     if (args.action == "list")

@@ -1,12 +1,13 @@
 #include "cli/commands.h"
 #include "cli/render_engine.h"
 #include "core/engine/default_hooks.h"
+#include "core/engine/port.h"
 
 namespace rollsafe::cli {
 
 int run_status(Context& ctx, const StatusArgs&) {
-    Engine engine(ctx.config, hooks_for(ctx));
-    auto status = engine.status();
+    auto engine = make_engine(ctx.config, hooks_for(ctx));
+    auto status = engine->status();
     if (ctx.json())
         ctx.print_json(status_json(status));
     else
@@ -15,7 +16,7 @@ int run_status(Context& ctx, const StatusArgs&) {
 }
 
 int run_history(Context& ctx, const HistoryArgs& args) {
-    Engine engine(ctx.config, hooks_for(ctx));
+    auto engine = make_engine(ctx.config, hooks_for(ctx));
     History::Filter f;
     if (!args.version.empty()) {
         auto v = Version::parse(args.version);
@@ -24,7 +25,7 @@ int run_history(Context& ctx, const HistoryArgs& args) {
     f.op = args.op;
     f.limit = args.limit;
     f.since = args.since;
-    auto rows = engine.history(f);
+    auto rows = engine->history(f);
     if (ctx.json()) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& r : rows)

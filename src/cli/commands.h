@@ -207,6 +207,11 @@ struct RestoreArgs {
 };
 int run_restore(Context& ctx, const RestoreArgs& args);
 
+// --- SQLite (issue 12, docs/sqlite.md): snapshot create/verify and restore --table on a
+// sqlite: database URL (cmd_sqlite.cpp); run_snapshot and run_restore hand over to them.
+int run_sqlite_snapshot(Context& ctx, const SnapshotArgs& args);
+int run_sqlite_restore(Context& ctx, const RestoreArgs& args);
+
 // --- fleets (issue 11, docs/fleet.md): --targets runs up, down, rollback, status, check or gate
 // on every target of a targets.toml, wave after wave, optionally one shard of an Indexed Job.
 struct FleetArgs {

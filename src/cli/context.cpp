@@ -1,4 +1,5 @@
 #include "cli/context.h"
+#include "core/engine/port.h"
 
 #include <unistd.h>
 
@@ -68,8 +69,8 @@ void write_metrics(Context& ctx, const std::string& command, int exit_code, doub
         return;
     std::string version = "", pending = "NaN", frozen = "NaN";
     try {
-        Engine engine(ctx.config);
-        auto st = engine.status();
+        auto engine = make_engine(ctx.config);
+        auto st = engine->status();
         version = st.current_version;
         pending = std::to_string(st.pending);
         frozen = st.freeze ? "1" : "0";

@@ -185,7 +185,9 @@ const Key* find_key(const std::string& name) {
 std::string apply_text(Config& c, const Key& k, const std::string& value) {
     switch (k.kind) {
         case Kind::string:
-            if (std::string(k.name) == "database.url" && !value.empty()) {
+            // "sqlite:" URLs select the SQLite engine (core/engine/port.h); libpq never sees them.
+            if (std::string(k.name) == "database.url" && !value.empty() &&
+                !text::starts_with(text::to_lower(value), "sqlite:")) {
                 try {
                     Dsn::parse(value);
                 } catch (const Error& e) {

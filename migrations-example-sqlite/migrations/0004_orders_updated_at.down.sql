@@ -1,0 +1,2 @@
+DROP TRIGGER orders_touch;
+ALTER TABLE orders DROP COLUMN updated_at;

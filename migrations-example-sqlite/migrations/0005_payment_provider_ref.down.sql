@@ -1,0 +1,2 @@
+DROP INDEX payments_provider_ref;
+ALTER TABLE payments DROP COLUMN provider_ref;

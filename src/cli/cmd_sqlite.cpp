@@ -1,0 +1,127 @@
+// The SQLite variants of `snapshot create|verify` and `restore --table` (docs/sqlite.md). The
+// other commands reach SQLite through the engine port (core/engine/port.h).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/base/error.h"
+#include "core/base/text.h"
+#include "core/snapshot/store.h"
+#include "core/sqlite/sqlite_engine.h"
+#include "core/sqlite/sqlite_snapshot.h"
+
+namespace rollsafe::cli {
+
+int run_sqlite_snapshot(Context& ctx, const SnapshotArgs& args) {
+    if (args.action == "create") {
+        if (!args.tables.empty() || (!args.mode.empty() && args.mode != "full"))
+            throw usage_error("SQLite snapshots copy the whole file",
+                              "drop --mode/--table; restore --table copies one table back");
+        sqlite::SqliteEngine engine(ctx.config);
+        if (engine.path() == ":memory:")
+            throw usage_error("an in-memory database cannot be snapshotted");
+        auto& store = engine.store();
+        auto m = sqlite::create_snapshot(engine.database(), ctx.config,
+                                         store.exists() ? sqlite::current_version(store) : "",
+                                         std::nullopt);
+        snapshot::SnapshotStore dir(ctx.config.snapshot_dir);
+        if (ctx.json()) {
+            auto doc = m.to_json();
+            doc["path"] = dir.archive_path(m);
+            ctx.print_json(doc);
+        } else {
+            ctx.print("snapshot " + m.id + " of " + m.database + ": " + std::to_string(m.tables.size()) +
+                      " table(s), " + std::to_string(m.bytes) + " bytes, sha256 " +
+                      m.sha256.substr(0, 12) + "... -> " + dir.archive_path(m));
+        }
+        return 0;
+    }
+    // verify
+    std::vector<std::string> ids;
+    if (args.all) {
+        for (const auto& m : snapshot::SnapshotStore(ctx.config.snapshot_dir).list())
+            if (text::ends_with(m.archive, ".db"))
+                ids.push_back(m.id);
+    } else if (!args.id.empty()) {
+        ids.push_back(args.id);
+    } else {
+        throw usage_error("snapshot verify needs an id, or --all",
+                          "rollsafe snapshot list shows the ids");
+    }
+    bool all_ok = true;
+    nlohmann::json arr = nlohmann::json::array();
+    std::string out;
+    for (const auto& id : ids) {
+        auto v = sqlite::verify_snapshot(ctx.config, id);
+        all_ok = all_ok && v.ok;
+        nlohmann::json problems = nlohmann::json::array();
+        if (!v.ok)
+            problems.push_back(v.error);
+        arr.push_back({{"id", id}, {"ok", v.ok}, {"problems", problems}, {"rows", v.rows}});
+        out += id + ": " +
+               (v.ok ? "ok (sha256 matches, integrity_check ok, row counts of " +
+                           std::to_string(v.rows.size()) + " table(s) match)"
+                     : "FAILED: " + v.error) +
+               "\n";
+    }
+    if (ctx.json())
+        ctx.print_json({{"ok", all_ok}, {"snapshots", arr}});
+    else
+        ctx.print(out.empty() ? "no snapshots to verify" : out);
+    if (!all_ok)
+        throw Error(ExitCode::snapshot_failed, "snapshot verification failed",
+                    "a damaged snapshot cannot be restored from; take a new one (rollsafe snapshot "
+                    "create)");
+    return 0;
+}
+
+int run_sqlite_restore(Context& ctx, const RestoreArgs& args) {
+    if (args.table.empty() || args.snapshot.empty())
+        throw usage_error("on SQLite, restore needs --snapshot ID and --table T",
+                          "rollsafe snapshot list shows the ids");
+    if (!args.into.empty() || (args.mode != "swap" && !args.mode.empty()))
+        throw usage_error("on SQLite, restore only swaps one table back (--mode swap)",
+                          "the current table is kept aside under another name");
+    sqlite::SqliteEngine engine(ctx.config);
+    auto run = [&](bool dry) {
+        return sqlite::restore_table(engine.database(), engine.store(), ctx.config, args.snapshot,
+                                     args.table, args.reason, dry);
+    };
+    auto describe = [](const sqlite::TableRestore& r) {
+        return "restore " + r.table + " from snapshot " + r.snapshot_id + ": " +
+               std::to_string(r.rows) + " row(s) in the snapshot" +
+               (r.aside.empty() ? ", the table does not exist now"
+                                : ", the current table (" + std::to_string(r.rows_before) +
+                                      " rows) is kept as " + r.aside);
+    };
+    auto json = [](const sqlite::TableRestore& r) {
+        return nlohmann::json{{"snapshot", r.snapshot_id}, {"table", r.table},
+                              {"aside", r.aside},          {"snapshot_rows", r.rows},
+                              {"current_rows", r.rows_before}, {"mode", "swap"}};
+    };
+    if (args.dry_run) {
+        auto r = run(true);
+        if (ctx.json())
+            ctx.print_json({{"dry_run", true}, {"plan", json(r)}});
+        else
+            ctx.print(describe(r));
+        return 0;
+    }
+    if (!args.yes && ctx.interactive()) {
+        std::fputs((describe(run(true)) + "\n").c_str(), stderr);
+        if (!ctx.confirm("Restore " + args.table + "?"))
+            throw usage_error("not confirmed; nothing was changed",
+                              "pass --yes to skip the question");
+    }
+    engine.store().ensure();
+    sqlite::TableRestore r;
+    engine.with_lock("restore", [&] { r = run(false); });
+    if (ctx.json())
+        ctx.print_json({{"restored", true}, {"plan", json(r)}, {"rows", r.rows}});
+    else
+        ctx.print("restored " + r.table + " from snapshot " + r.snapshot_id + " (" +
+                  std::to_string(r.rows) + " rows)" +
+                  (r.aside.empty() ? "" : "; the previous table is kept as " + r.aside));
+    return 0;
+}
+
+}  // namespace rollsafe::cli
