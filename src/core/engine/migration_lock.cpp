@@ -113,8 +113,10 @@ bool MigrationLock::acquire(db::Session& session, Millis wait,
 }
 
 std::string MigrationLock::fence_sql() const {
-    return "SELECT " + m_q + ".fence(" + sql_literal(m_id) + ", " +
-           std::to_string(m_lease.count()) + ")";
+    // rollsafe's own statements of the transaction start here, after the script's: run them as
+    // rollsafe's user even when the script ran SET SESSION AUTHORIZATION or SET ROLE.
+    return "RESET SESSION AUTHORIZATION; RESET ROLE; SELECT " + m_q + ".fence(" +
+           sql_literal(m_id) + ", " + std::to_string(m_lease.count()) + ")";
 }
 
 void MigrationLock::on_lost(std::function<void()> fn) {

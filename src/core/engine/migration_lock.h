@@ -44,8 +44,9 @@ class MigrationLock {
     [[nodiscard]] bool acquire(db::Session& session, Millis wait,
                                const std::function<void(const LockHolder&)>& on_wait = {});
 
-    // Returns SQL for inside a migration transaction: renews the lease and raises RSL01 when
-    // this process no longer holds the lock, so a stale holder can never commit.
+    // Returns SQL for inside a migration transaction, before rollsafe's own statements: puts
+    // the session back to rollsafe's user (a script may have switched it), renews the lease and
+    // raises RSL01 when this process no longer holds the lock, so a stale holder never commits.
     std::string fence_sql() const;
 
     // True once the heartbeat found the lock taken over or could not renew it in time.
