@@ -331,7 +331,12 @@ int run(int argc, char** argv) {
     chk->add_option("--contracts", check_args.contracts, "folder of <release>.sql app contracts (default: contracts/ beside releases.toml)");
     chk->add_flag("--with-data", check_args.with_data, "round-trip: rows green's contract INSERTs write must survive the downs for blue");
     fleet_flags(chk);
-    on_run([&](Context& c) { return fleet_args.active() ? run_fleet_check(c, fleet_args, check_args) : run_check(c, check_args); });
+    on_run([&](Context& c) {
+        if (fleet_args.active()) return run_fleet_check(c, fleet_args, check_args);
+        // A sqlite: database URL: only the rules that apply to SQLite (docs/sqlite.md).
+        if (engine_kind(c.config.database_url) == EngineKind::sqlite) return run_sqlite_check(c, check_args);
+        return run_check(c, check_args);
+    });
 
     // --- gate
     GateArgs gate_args;
@@ -427,9 +432,12 @@ int run(int argc, char** argv) {
     // --- demo
     DemoArgs demo_args;
     auto* demo = add("demo", "walk a whole incident on a throwaway PostgreSQL: deploy, fail, gate, rollback, restore, report",
-                     "  rollsafe demo\n  rollsafe demo --keep\n");
+                     "  rollsafe demo\n  rollsafe demo --keep\n  rollsafe demo --engine sqlite\n");
     demo->add_option("--example", demo_args.example, "the migrations project to use (default: migrations-example)");
     demo->add_flag("--keep", demo_args.keep, "keep the project images afterwards");
+    demo->add_option("--engine", demo_args.engine,
+                     "postgres (default: a throwaway PostgreSQL) or sqlite (a file; no PostgreSQL needed)")
+        ->check(CLI::IsMember({"postgres", "sqlite"}));
     on_run([&](Context& c) { return run_demo(c, demo_args); });
 
     // --- contract (issue 6)

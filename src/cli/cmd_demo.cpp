@@ -14,6 +14,9 @@ int run_demo(Context&, const DemoArgs& args) {
     o.binary = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "rollsafe";
     o.example_dir = args.example;
     o.keep = args.keep;
+    o.engine = args.engine;
+    if (o.engine == "sqlite")
+        return rollsafe::run_sqlite_demo(o, [](const std::string& s) { std::cout << s << std::flush; });
     return rollsafe::run_demo(o, [](const std::string& s) { std::cout << s << std::flush; });
 }
 

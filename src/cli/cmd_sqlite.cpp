@@ -4,8 +4,13 @@
 
 #include "cli/commands.h"
 #include "core/base/error.h"
+#include "core/base/fs.h"
+#include "core/base/log.h"
 #include "core/base/text.h"
+#include "core/check/rules.h"
+#include "core/migrations/reader.h"
 #include "core/snapshot/store.h"
+#include "core/sqlite/check_rules.h"
 #include "core/sqlite/sqlite_engine.h"
 #include "core/sqlite/sqlite_snapshot.h"
 
@@ -91,12 +96,17 @@ int run_sqlite_restore(Context& ctx, const RestoreArgs& args) {
                std::to_string(r.rows) + " row(s) in the snapshot" +
                (r.aside.empty() ? ", the table does not exist now"
                                 : ", the current table (" + std::to_string(r.rows_before) +
-                                      " rows) is kept as " + r.aside);
+                                      " rows) is kept as " + r.aside) +
+               (r.definition_differs ? "\nnote: the table's definition in the snapshot differs "
+                                       "from the current one; the restored table has the "
+                                       "snapshot's columns, indexes and triggers"
+                                     : "");
     };
     auto json = [](const sqlite::TableRestore& r) {
         return nlohmann::json{{"snapshot", r.snapshot_id}, {"table", r.table},
                               {"aside", r.aside},          {"snapshot_rows", r.rows},
-                              {"current_rows", r.rows_before}, {"mode", "swap"}};
+                              {"current_rows", r.rows_before}, {"mode", "swap"},
+                              {"definition_differs", r.definition_differs}};
     };
     if (args.dry_run) {
         auto r = run(true);
@@ -120,8 +130,79 @@ int run_sqlite_restore(Context& ctx, const RestoreArgs& args) {
     else
         ctx.print("restored " + r.table + " from snapshot " + r.snapshot_id + " (" +
                   std::to_string(r.rows) + " rows)" +
-                  (r.aside.empty() ? "" : "; the previous table is kept as " + r.aside));
+                  (r.aside.empty() ? "" : "; the previous table is kept as " + r.aside) +
+                  (r.definition_differs ? "\nnote: its definition is the snapshot's, which "
+                                          "differs from the one it replaced"
+                                        : ""));
     return 0;
+}
+
+}  // namespace rollsafe::cli
+
+namespace rollsafe::cli {
+
+int run_sqlite_check(Context& ctx, const CheckArgs& args) {
+    if (args.list_rules) {
+        nlohmann::json arr = nlohmann::json::array();
+        std::string out = "rules of `rollsafe check` on SQLite (docs/sqlite.md):\n";
+        for (const auto& r : sqlite::rule_mappings()) {
+            arr.push_back({{"id", r.id}, {"applies", r.applies}, {"why", r.why}});
+            out += std::string(r.applies ? "  applies   " : "  skipped   ") + r.id + ": " + r.why + "\n";
+        }
+        out += "  skipped   every other rule: PostgreSQL locks, transactions and types\n";
+        if (ctx.json())
+            ctx.print_json({{"engine", "sqlite"}, {"rules", arr}});
+        else
+            ctx.print(out);
+        return 0;
+    }
+    if (args.pending || !args.blue.empty() || !args.green.empty() || !args.layers.empty() ||
+        !args.dev_url.empty())
+        throw usage_error("on SQLite, check reads migration files only (no --pending, --blue/"
+                          "--green or dynamic layers)",
+                          "rollsafe check, or rollsafe check FILES");
+    std::vector<Diagnostic> problems;
+    std::vector<Migration> loose;
+    std::optional<MigrationSet> set;
+    std::vector<const Migration*> candidates;
+    if (!args.files.empty()) {
+        // Loose files: read without parsing, so SQLite-only syntax is a note, not an error.
+        for (const auto& f : args.files) {
+            auto text = fs::read_file(f);
+            if (!text)
+                throw usage_error(f + ": cannot read");
+            Migration m;
+            m.version = *Version::parse("0");
+            m.name = f;
+            m.up = make_script(f, *text, 1, problems, false);
+            loose.push_back(std::move(m));
+        }
+        for (auto& m : loose)
+            candidates.push_back(&m);
+    } else {
+        set = read_migrations(ctx.config.migrations_dir, ctx.config.layout, false);
+        for (auto& m : set->migrations)
+            candidates.push_back(&m);
+    }
+    std::vector<const Migration*> selected;
+    for (const auto* m : candidates) {
+        std::vector<Diagnostic> parse;
+        ensure_parsed(const_cast<Script&>(m->up), parse);
+        if (m->down)
+            ensure_parsed(const_cast<Script&>(*m->down), parse);
+        if (!parse.empty()) {
+            log::warn("{}: not analysed: PostgreSQL's parser does not read it ({}); SQLite-only "
+                      "syntax is not checked",
+                      m->up.path, parse.front().location_and_message());
+            continue;
+        }
+        selected.push_back(m);
+    }
+    CheckArgs filtered = args;
+    for (const auto& r : check::rules())
+        if (!sqlite::rule_applies(r.id))
+            filtered.disable.push_back(r.id);
+    return check_and_report(ctx, filtered, selected, {}, false, problems);
 }
 
 }  // namespace rollsafe::cli

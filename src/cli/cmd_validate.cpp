@@ -1,17 +1,38 @@
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "core/base/error.h"
+#include "core/engine/port.h"
 #include "core/migrations/reader.h"
+#include "core/sqlite/script.h"
 
 namespace rollsafe::cli {
 
 int run_validate(Context& ctx, const ValidateArgs&) {
     std::vector<Diagnostic> problems;
-    auto set = read_migrations(ctx.config.migrations_dir, ctx.config.layout, problems);
+    // On SQLite (a sqlite: database URL) the scripts are SQLite's dialect: PostgreSQL's parser
+    // is not asked; statements are split as the SQLite engine runs them (docs/sqlite.md).
+    const bool sqlite = engine_kind(ctx.config.database_url) == EngineKind::sqlite;
+    auto set = read_migrations(ctx.config.migrations_dir, ctx.config.layout, problems, !sqlite);
     std::size_t statements = 0;
     for (const auto& m : set.migrations) {
-        statements += m.up.statements.size();
-        if (m.down)
-            statements += m.down->statements.size();
+        if (!sqlite) {
+            statements += m.up.statements.size();
+            if (m.down)
+                statements += m.down->statements.size();
+            continue;
+        }
+        for (const Script* sc : {&m.up, m.down ? &*m.down : nullptr}) {
+            if (!sc)
+                continue;
+            if (sc->no_transaction())
+                problems.push_back({sc->path, 0, 0, "-- rollsafe:no-transaction is not supported on SQLite",
+                                    "SQLite runs DDL in transactions; remove the directive"});
+            try {
+                statements += sqlite::plan_script(sc->path, sc->text, sc->first_line).size();
+            } catch (const Error& e) {
+                problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+            }
+        }
     }
     if (ctx.json()) {
         nlohmann::json errors = nlohmann::json::array(), warnings = nlohmann::json::array(),

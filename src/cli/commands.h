@@ -137,6 +137,7 @@ int run_report(Context& ctx, const ReportArgs& args);
 struct DemoArgs {
     std::string example;
     bool keep = false;
+    std::string engine = "postgres";  // postgres | sqlite
 };
 int run_demo(Context& ctx, const DemoArgs& args);
 
@@ -211,6 +212,8 @@ int run_restore(Context& ctx, const RestoreArgs& args);
 // sqlite: database URL (cmd_sqlite.cpp); run_snapshot and run_restore hand over to them.
 int run_sqlite_snapshot(Context& ctx, const SnapshotArgs& args);
 int run_sqlite_restore(Context& ctx, const RestoreArgs& args);
+// `check` on SQLite: only the rules that apply there (core/sqlite/check_rules.h).
+int run_sqlite_check(Context& ctx, const CheckArgs& args);
 
 // --- fleets (issue 11, docs/fleet.md): --targets runs up, down, rollback, status, check or gate
 // on every target of a targets.toml, wave after wave, optionally one shard of an Indexed Job.

@@ -188,6 +188,13 @@ TableRestore restore_table(Database& db, HistoryStore& hist, const Config& confi
     else
         out.aside.clear();
     out.rows = v.rows.count(name) ? v.rows[name] : 0;
+    if (!out.aside.empty()) {
+        auto now_sql = db.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", {name});
+        Database copy(store.archive_path(m), Millis(1000));
+        auto then_sql =
+            copy.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", {name});
+        out.definition_differs = now_sql.get(0, 0) != then_sql.get(0, 0);
+    }
     if (dry_run)
         return out;
 

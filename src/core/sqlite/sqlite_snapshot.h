@@ -31,6 +31,9 @@ struct TableRestore {
     long long rows = 0;         // rows copied back
     long long rows_before = 0;  // rows of the current table, now in `aside`
     bool dry_run = false;
+    // The snapshot's CREATE TABLE differs from the current one (a migration changed the table
+    // since): the restored table has the snapshot's shape.
+    bool definition_differs = false;
 };
 
 // Copies one table back from a verified snapshot inside one transaction: the current table is
