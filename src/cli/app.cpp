@@ -17,6 +17,7 @@
 #include "core/base/error.h"
 #include "core/base/interrupt.h"
 #include "core/base/log.h"
+#include "core/db/session.h"
 #include "core/engine/port.h"
 
 namespace rollsafe::cli {
@@ -526,6 +527,14 @@ int run(int argc, char** argv) {
                 rc = cmd.run(ctx);
             } catch (const Error& e) {
                 rc = print_error(e, g);
+            } catch (const db::DbError& e) {
+                // A right the role lacks on rollsafe's own tables (the gate-only role running up,
+                // say) is a configuration problem, not a bug.
+                if (e.sqlstate() != "42501") throw;
+                rc = print_error(Error(ExitCode::usage, e.what(),
+                                       "the database role lacks a privilege rollsafe needs; the grants are in "
+                                       "docs/security.md"),
+                                 g);
             }
             if (ctx.lockfile) ctx.lockfile->finish();
             if (cmd.metrics && fleet_args.targets.empty())  // a fleet run writes its own, per target

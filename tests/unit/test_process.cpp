@@ -130,3 +130,16 @@ TEST(ProcessIdentity, TellsLiveFromDeadAndReusedPids) {
     ProcessIdentity elsewhere{"another-host.example", me.pid, me.start_time};
     EXPECT_EQ(liveness(elsewhere), Liveness::unknown_other_host);
 }
+
+TEST(Process, DescribeQuotesTheErrorLineNotTheDetailAfterIt) {
+    ProcessResult r;
+    r.exit_code = 1;
+    r.err =
+        "pg_dump: error: query failed: ERROR:  permission denied for table secret\n"
+        "pg_dump: detail: Query was: LOCK TABLE app.secret IN ACCESS SHARE MODE\n";
+    EXPECT_EQ(r.describe(),
+              "exited with 1: pg_dump: error: query failed: ERROR:  permission denied for table "
+              "secret");
+    r.err = "first\nlast\n\n";
+    EXPECT_EQ(r.describe(), "exited with 1: last");
+}

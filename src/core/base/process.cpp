@@ -92,11 +92,20 @@ std::string ProcessResult::describe() const {
         out = "killed by signal " + std::to_string(term_signal);
     else
         out = "exited with " + std::to_string(exit_code);
-    auto e = text::trim(err);
-    if (!e.empty()) {
-        auto nl = e.rfind('\n');
-        out += ": " + std::string(nl == std::string_view::npos ? e : text::trim(e.substr(nl + 1)));
+    // The last line that says "error" (pg_dump ends with "detail: Query was: ..." after it),
+    // else the last line.
+    std::string last, last_error;
+    for (const auto& line : text::split(std::string(text::trim(err)), '\n')) {
+        auto l = std::string(text::trim(line));
+        if (l.empty())
+            continue;
+        last = l;
+        if (l.find("error:") != std::string::npos || l.find("ERROR:") != std::string::npos ||
+            l.find("FATAL:") != std::string::npos)
+            last_error = l;
     }
+    if (!last.empty())
+        out += ": " + (last_error.empty() ? last : last_error);
     return out;
 }
 
