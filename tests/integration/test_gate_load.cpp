@@ -1,0 +1,113 @@
+// Load: 50 `rollsafe gate --wait` processes polling (as 50 init containers would) while `up`
+// runs a long migration. Every gate exits 0 once the schema is ready, and the database sees at
+// most one connection per gate. The migration lasts ROLLSAFE_LOAD_SECONDS (default 5; the issue's
+// long form is 30). Whether gates slow `up` down is a speed goal: bench/gate_load.cpp measures it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include "support/project.h"
+
+using namespace rollsafe;
+using test::Project;
+
+namespace {
+
+int load_seconds() {
+    const char* v = std::getenv("ROLLSAFE_LOAD_SECONDS");
+    return v && *v ? std::max(1, std::atoi(v)) : 5;
+}
+
+constexpr int kGates = 50;
+
+}  // namespace
+
+TEST(GateLoad, FiftyGatesWaitThroughALongMigrationOnOneConnectionEach) {
+    Project p;
+    int seconds = load_seconds();
+    p.add("0001_orders", "CREATE TABLE orders (id bigserial PRIMARY KEY, note text);\n",
+          "DROP TABLE orders;\n");
+    p.add("0002_slow_backfill",
+          "ALTER TABLE orders ADD COLUMN status text;\nSELECT pg_sleep(" + std::to_string(seconds) +
+              ");\n",
+          "ALTER TABLE orders DROP COLUMN status;\n");
+    p.dir().write("releases.toml", "[releases]\n\"v1\" = \"0001\"\n\"v2\" = \"0002\"\n");
+    ASSERT_EQ(p.run({"up", "--to", "0001", "--release", "v1"}).code, 0);
+
+    // The gates name themselves, so pg_stat_activity tells their connections apart.
+    test::CliOptions gate_options;
+    gate_options.env = {{"DATABASE_URL", p.db().url() + "?application_name=gate-load"}};
+    gate_options.cwd = p.dir().path();
+    test::CliOptions up_options;
+    up_options.env = p.env({{"ROLLSAFE_TIMEOUTS_STATEMENT", std::to_string(seconds + 120) + "s"}});
+    up_options.cwd = p.dir().path();
+
+    std::atomic<bool> sampling{true};
+    std::atomic<int> peak{0}, samples{0};
+    std::thread sampler([&] {
+        auto s = p.db().connect();
+        while (sampling) {
+            int n = std::stoi(s->exec("SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "application_name = 'gate-load'")
+                                  .get(0, 0));
+            peak = std::max(peak.load(), n);
+            ++samples;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+
+    test::CliProcess up({"up", "--release", "v2"}, up_options);
+    bool running = test::wait_until([&] {
+        return p.db().scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                   "'%pg_sleep(" +
+                   std::to_string(seconds) + ")%' AND pid <> pg_backend_pid()") == "1";
+    });
+    if (!running) {
+        sampling = false;
+        sampler.join();
+        FAIL() << "the slow migration never started: " << up.wait(std::chrono::seconds(30)).all();
+    }
+    auto started = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<test::CliProcess>> gates;
+    for (int i = 0; i < kGates; ++i)
+        gates.push_back(std::make_unique<test::CliProcess>(
+            std::vector<std::string>{"gate", "--release", "v2", "--wait",
+                                     std::to_string(seconds + 120) + "s"},
+            gate_options));
+    bool gates_started_in_time =
+        std::chrono::steady_clock::now() - started < std::chrono::seconds(seconds);
+
+    auto up_result = up.wait(std::chrono::seconds(seconds + 120));
+    EXPECT_EQ(up_result.code, 0) << up_result.all();
+    int waited = 0;
+    for (auto& g : gates) {
+        // After `up`, a gate notices within one poll (its backoff stops growing at 5 s).
+        auto r = g->wait(std::chrono::seconds(60));
+        EXPECT_EQ(r.code, 0) << r.all();
+        waited += r.all().find("waiting for the schema") != std::string::npos;
+    }
+    sampling = false;
+    sampler.join();
+
+    // The gates really waited (they started while the migration ran), ...
+    if (gates_started_in_time) {
+        EXPECT_GT(waited, 0);
+    }
+    // ... each held one connection at most, and none is left.
+    EXPECT_GT(samples.load(), 10);
+    EXPECT_GT(peak.load(), 0);
+    EXPECT_LE(peak.load(), kGates);
+    EXPECT_EQ(
+        p.db().scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gate-load'"),
+        "0");
+    std::printf(
+        "[ figures  ] %d gates, %d s migration: peak gate connections %d (%d samples), "
+        "%d gates saw the schema behind\n",
+        kGates, seconds, peak.load(), samples.load(), waited);
+    EXPECT_EQ(p.history_count("0002", "up", "applied"), 1);
+}
