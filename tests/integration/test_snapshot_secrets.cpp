@@ -4,9 +4,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <set>
+#include <thread>
 
 #include "core/base/error.h"
 #include "core/base/fs.h"
@@ -178,4 +184,187 @@ TEST(SnapshotSecrets, SigtermRemovesThePassFileAndAppliesNothing) {
     ASSERT_TRUE(test::eventually([&] { return test::processes_using(snaps).empty(); },
                                  std::chrono::seconds(30)));
     EXPECT_EQ(::rmdir(snaps.c_str()), 0) << "the snapshot folder is not empty";
+}
+
+namespace {
+
+// Returns the command lines (NULs as spaces) of pid and of all its descendants now running.
+std::vector<std::string> command_lines_of_tree(pid_t root) {
+    std::vector<std::string> out;
+    std::vector<pid_t> todo = {root};
+    while (!todo.empty()) {
+        pid_t pid = todo.back();
+        todo.pop_back();
+        auto cmdline = test::read("/proc/" + std::to_string(pid) + "/cmdline");
+        for (auto& c : cmdline)
+            if (c == '\0')
+                c = ' ';
+        if (!cmdline.empty())
+            out.push_back(cmdline);
+        auto children = test::read("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                                   "/children");
+        for (const auto& c : text::split(children, ' '))
+            if (!c.empty() && std::isdigit(static_cast<unsigned char>(c[0])))
+                todo.push_back(static_cast<pid_t>(std::stoi(c)));
+    }
+    return out;
+}
+
+// Every row of every table of rollsafe's schema, as text.
+std::string all_history_rows(db::Session& s) {
+    std::string out;
+    auto tables = s.exec(
+        "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = "
+        "'rollsafe'");
+    for (std::size_t i = 0; i < tables.size(); ++i) {
+        auto rows = s.exec("SELECT t::text FROM rollsafe." + tables.get(i, 0) + " t");
+        for (std::size_t r = 0; r < rows.size(); ++r)
+            out += rows.get(r, 0) + "\n";
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(SnapshotSecrets, PasswordOnTheCommandLineNeverLeaksOnAnyPath) {
+    test::TempDir dir;
+    std::string hba =
+        dir.write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+    SandboxOptions so;
+    so.tcp = true;
+    so.settings = {{"hba_file", hba}};
+    PgSandbox pg(so);
+    auto admin = db::connect(Dsn::parse(pg.conninfo()), {});
+    admin->exec("CREATE ROLE app LOGIN PASSWORD " + text::quote_literal(kPassword));
+    admin->exec("CREATE DATABASE shop OWNER app");
+    std::string port = std::to_string(pg.port());
+    std::string url = "postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:" + port + "/shop";
+    auto app = db::connect(Dsn::parse(url), {});
+    app->exec(
+        "CREATE TABLE orders (id bigserial PRIMARY KEY, note text); INSERT INTO orders (note) "
+        "VALUES ('a');");
+    std::string log = dir / "children.log";
+    // The wrapper also records its parent's (rollsafe's) command line while pg_dump runs.
+    std::string body =
+        "#!/bin/sh\n{ echo \"argv: $*\"; echo \"parent: $(tr '\\0' ' ' < "
+        "/proc/$PPID/cmdline)\"; echo \"PGPASSFILE=${PGPASSFILE:-unset}\"; "
+        "[ -n \"$PGPASSFILE\" ] && stat -c 'mode %a' \"$PGPASSFILE\"; } >> " +
+        log + "\nsleep 1\nexec " + pg.bindir() + "/pg_dump \"$@\"\n";
+    ::chmod(dir.write("bin/pg_dump", body).c_str(), 0755);
+    dir.write("migrations/0001_add.up.sql",
+              "ALTER TABLE orders ADD COLUMN extra int;\nSELECT pg_sleep(2);\n");
+    dir.write("migrations/0001_add.down.sql", "ALTER TABLE orders DROP COLUMN extra;\n");
+    std::string metrics = dir / "metrics.prom";
+    test::CliOptions o;
+    o.env = {{"ROLLSAFE_SNAPSHOT_PG_BINDIR", dir / "bin"},
+             {"ROLLSAFE_DATABASE_CONNECT_RETRIES", "1"},
+             {"ROLLSAFE_DATABASE_CONNECT_TIMEOUT", "2s"}};
+    o.cwd = dir.path();
+    auto cli = [&](std::vector<std::string> args, const std::string& dsn) {
+        std::vector<std::string> full = {"-vv", "--log-format",   "json", "--database-url",
+                                         dsn,   "--metrics-file", metrics};
+        full.insert(full.end(), args.begin(), args.end());
+        return full;
+    };
+    auto clean = [](const std::string& text) {
+        return text.find("s3cr3t") == std::string::npos &&
+               text.find("pa:ss") == std::string::npos && text.find("pa%3Ass") == std::string::npos;
+    };
+
+    // Success: up, sampling the command lines of rollsafe and its children while it runs.
+    std::vector<test::CliResult> results;
+    {
+        test::CliProcess proc(cli({"up", "--release", "v1"}, url), o);
+        std::set<std::string> seen;
+        std::string lockfile_seen;
+        // rollsafe overwrites the password in its argv once it has parsed it: from the first
+        // sample that shows it hidden (the first element is rollsafe itself), none may show it.
+        bool parsed = false;
+        while (test::process_running(proc.pid())) {
+            auto tree = command_lines_of_tree(proc.pid());
+            parsed = parsed || (!tree.empty() && tree[0].find("app:***@") != std::string::npos);
+            if (parsed)
+                seen.insert(tree.begin(), tree.end());
+            lockfile_seen += test::read(dir / ".rollsafe/rollsafe.lock");
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        auto up = proc.wait(std::chrono::seconds(60));
+        ASSERT_EQ(up.code, 0) << up.all();
+        results.push_back(up);
+        bool saw_pg_dump = false;
+        for (const auto& c : seen) {
+            EXPECT_TRUE(clean(c)) << c;
+            saw_pg_dump = saw_pg_dump || c.find("pg_dump") != std::string::npos;
+        }
+        EXPECT_TRUE(saw_pg_dump) << "never caught pg_dump running";
+        EXPECT_TRUE(clean(lockfile_seen)) << lockfile_seen;
+    }
+    for (const auto& args : std::vector<std::vector<std::string>>{{"status"},
+                                                                  {"history"},
+                                                                  {"gate", "--release", "v1"},
+                                                                  {"snapshot", "create"},
+                                                                  {"snapshot", "list"},
+                                                                  {"down", "--steps", "1", "--yes"},
+                                                                  {"report"}}) {
+        auto r = test::run_cli(cli(args, url), o);
+        EXPECT_EQ(r.code, 0) << args[0] << ": " << r.all();
+        results.push_back(r);
+    }
+    // Failure paths: nothing listens on the port; the password is wrong (exit 2, no retries).
+    auto wrong_host =
+        test::run_cli(cli({"up"}, "postgresql://app:pa%3Ass%5Cw0rd-s3cr3t@127.0.0.1:1/shop"), o);
+    EXPECT_EQ(wrong_host.code, 10) << wrong_host.all();
+    auto wrong_password = test::run_cli(
+        cli({"up"}, "postgresql://app:s3cr3t-but-wrong@127.0.0.1:" + port + "/shop"), o);
+    EXPECT_EQ(wrong_password.code, 2) << wrong_password.all();
+    EXPECT_NE(wrong_password.err.find("password"), std::string::npos) << wrong_password.err;
+    auto wrong_gate =
+        test::run_cli(cli({"gate", "--wait", "1s"},
+                          "postgresql://app:s3cr3t-but-wrong@127.0.0.1:" + port + "/shop"),
+                      o);
+    EXPECT_NE(wrong_gate.code, 0) << wrong_gate.all();
+    results.push_back(wrong_host);
+    results.push_back(wrong_password);
+    results.push_back(wrong_gate);
+    for (const auto& r : results)
+        EXPECT_TRUE(clean(r.all())) << r.all();
+
+    // Nothing at rest either: history rows, manifests, metrics, what the children saw.
+    auto rows = all_history_rows(*app);
+    EXPECT_NE(rows.find("applied"), std::string::npos);
+    EXPECT_TRUE(clean(rows)) << rows;
+    int manifests = 0;
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir((dir / ".rollsafe/snapshots").c_str())) {
+        while (auto* e = ::readdir(d))
+            names.push_back(e->d_name);
+        ::closedir(d);
+    }
+    for (const auto& name : names) {
+        auto content = test::read(dir / (".rollsafe/snapshots/" + name));
+        manifests += text::ends_with(name, ".json");
+        if (text::ends_with(name, ".json"))
+            EXPECT_TRUE(clean(content)) << content;
+    }
+    EXPECT_EQ(manifests, 3);  // before up, by hand, before down
+    // Snapshots hold table data: 0600 files in a 0700 folder.
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / ".rollsafe/snapshots").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    for (const auto& name : names) {
+        if (name == "." || name == ".." ||
+            ::stat((dir / (".rollsafe/snapshots/" + name)).c_str(), &st) != 0)
+            continue;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << name;
+    }
+    EXPECT_TRUE(clean(test::read(metrics)));
+    auto recorded = test::read(log);
+    EXPECT_TRUE(clean(recorded)) << recorded;
+    EXPECT_NE(recorded.find("parent: "), std::string::npos);
+    for (const auto& line : text::split(recorded, '\n')) {
+        if (text::starts_with(line, "mode "))
+            EXPECT_EQ(line, "mode 600");
+        if (text::starts_with(line, "PGPASSFILE=/"))
+            EXPECT_FALSE(fs::exists(line.substr(11))) << line;
+    }
 }
