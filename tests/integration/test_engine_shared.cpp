@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <set>
+#include <thread>
 
 #include "support/engine_project.h"
 
@@ -339,3 +341,55 @@ TEST(SqliteEngine, MemoryDatabaseRunsInOneProcess) {
 }
 
 }  // namespace
+
+namespace {
+
+void add_slow(EngineProject& p) {
+    p.add("0001_big",
+          "CREATE TABLE big (x integer);\n"
+          "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200000000)\n"
+          "INSERT INTO big SELECT i FROM c;\n",
+          "DROP TABLE big;\n");
+}
+
+}  // namespace
+
+TEST(SqliteEngine, SigtermCancelsTheStatementAndRollsBack) {
+    EngineProject p(EngineKind::sqlite);
+    add_slow(p);
+    test::CliOptions o;
+    o.env = p.env();
+    o.cwd = p.dir().path();
+    test::CliProcess proc({"up", "--snapshot-mode", "none"}, o);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    proc.signal(SIGTERM);
+    auto r = proc.wait(std::chrono::seconds(60));
+    EXPECT_EQ(r.code, 13) << r.all();
+    EXPECT_FALSE(p.table_exists("big"));
+    EXPECT_EQ(p.history_count("0001", "up", "failed"), 1);
+    EXPECT_EQ(p.scalar("SELECT count(*) FROM rollsafe_lock"), "0");
+}
+
+TEST(SqliteEngine, HolderKilledWithSigkillLosesTheLockWhenItsLeaseExpires) {
+    EngineProject p(EngineKind::sqlite);
+    add_slow(p);
+    test::CliOptions o;
+    o.env = p.env();
+    o.env["ROLLSAFE_LOCK_LEASE"] = "2s";
+    o.cwd = p.dir().path();
+    {
+        test::CliProcess proc({"up", "--snapshot-mode", "none", "--lockfile", p.dir() / "l1"}, o);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        proc.signal(SIGKILL);
+        proc.wait(std::chrono::seconds(10));
+    }
+    p.add("0001_big", "CREATE TABLE big (x integer);\n", "DROP TABLE big;\n");
+    test::CliOptions o2 = o;
+    auto r = test::run_cli({"up", "--snapshot-mode", "none", "--lockfile", p.dir() / "l2",
+                            "--lock-wait", "20s"},
+                           o2);
+    EXPECT_EQ(r.code, 0) << r.all();
+    EXPECT_NE(r.err.find("took over"), std::string::npos) << r.err;
+    EXPECT_TRUE(p.table_exists("big"));
+    EXPECT_EQ(p.history_count("0001", "up", "applied"), 1);
+}
