@@ -150,12 +150,7 @@ std::optional<compat::Report> run_dynamic_layers(Context& ctx, const CheckArgs& 
     if (origin != ctx.config.origin.end() && origin->second == "--database-url") {
         // "Before" is the target's own schema; what it has applied is not pending.
         req.before_database = ctx.config.database_url;
-        Engine engine(ctx.config);
-        auto status = engine.status();
-        std::set<std::string> done;
-        for (const auto& e : status.entries)
-            if (e.state == "applied" || e.state == "dirty")  // out-of-order ones are pending
-                done.insert(e.version_key);
+        const auto done = Engine(ctx.config).status().applied_keys();
         req.pending.clear();
         for (const auto* m : selected)
             if (!done.count(m->version.key()))
@@ -294,12 +289,7 @@ int run_check(Context& ctx, const CheckArgs& args) {
     if (args.pending) {
         // What a deploy would run now: the database's applied versions are the schema the
         // pending ones meet (column types, tables created earlier), not findings.
-        Engine engine(ctx.config);
-        auto status = engine.status();
-        std::set<std::string> done;
-        for (const auto& e : status.entries)
-            if (e.state == "applied" || e.state == "dirty")  // out-of-order ones are pending
-                done.insert(e.version_key);
+        const auto done = Engine(ctx.config).status().applied_keys();
         for (const auto& m : set.migrations)
             (done.count(m.version.key()) ? known : selected).push_back(&m);
         log::info("check: {} pending migration(s), {} applied", selected.size(),

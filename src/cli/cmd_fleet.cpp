@@ -661,10 +661,7 @@ int run_fleet_check(Context& ctx, const FleetArgs& fleet_args, const CheckArgs& 
         int pg_version = args.pg_version > 0 ? args.pg_version : ctx.config.pg_version;
         if (pg_version <= 0)
             pg_version = engine.session().server_version() / 10000;
-        std::set<std::string> done;
-        for (const auto& e : status.entries)
-            if (e.state == "applied" || e.state == "dirty")
-                done.insert(e.version_key);
+        std::set<std::string> done = status.applied_keys();
         std::vector<const Migration*> pending, applied;
         std::string key = std::to_string(pg_version) + ":";
         for (const auto& m : set.migrations) {

@@ -1,6 +1,7 @@
 #include "core/base/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,9 +11,24 @@
 #include "core/base/error.h"
 
 namespace rollsafe {
+namespace {
+
+// OpenSSL 3 looks EVP_sha256() up in its provider table on every init; fetched once, the
+// digest is shared (status hashes thousands of scripts). Never freed: it lives as long as the
+// process.
+const EVP_MD* sha256_md() {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (md)
+        return md;
+#endif
+    return EVP_sha256();
+}
+
+}  // namespace
 
 Sha256::Sha256() : m_ctx(EVP_MD_CTX_new()) {
-    EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(m_ctx), EVP_sha256(), nullptr);
+    EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(m_ctx), sha256_md(), nullptr);
 }
 
 Sha256::~Sha256() {

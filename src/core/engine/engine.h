@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,9 @@ struct StatusReport {
     std::optional<LockHolder> lock;
     LockfileStatus lockfile;
     int applied = 0, pending = 0, dirty = 0, drifted = 0, missing = 0, out_of_order = 0;
+
+    // Version keys the database has run (applied or dirty); out-of-order files are pending.
+    std::set<std::string> applied_keys() const;
 };
 
 // Snapshot request passed to the snapshot hook before a batch changes anything.

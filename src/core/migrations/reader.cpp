@@ -165,6 +165,12 @@ Script script_with_notx(Script s, bool no_transaction) {
 }  // namespace
 
 const Migration* MigrationSet::find(const Version& v) const {
+    // read_migrations sorts by version: a binary search first (status looks up every applied
+    // version), then a scan for sets put together in another order.
+    auto it = std::lower_bound(migrations.begin(), migrations.end(), v,
+                               [](const Migration& m, const Version& x) { return m.version < x; });
+    if (it != migrations.end() && it->version == v)
+        return &*it;
     for (const auto& m : migrations)
         if (m.version == v)
             return &m;
