@@ -241,12 +241,21 @@ bool CliProcess::pump(std::chrono::milliseconds slice) {
 
 bool CliProcess::wait_for_stdout(const std::function<bool(const std::string&)>& done,
                                  std::chrono::milliseconds timeout) {
+    return wait_for([&] { return done(m_result.out); }, timeout);
+}
+
+bool CliProcess::wait_for_output(const std::function<bool(const std::string&)>& done,
+                                 std::chrono::milliseconds timeout) {
+    return wait_for([&] { return done(m_result.all()); }, timeout);
+}
+
+bool CliProcess::wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done(m_result.out)) {
+    while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline)
             return false;
         if (!pump(std::chrono::milliseconds(50)))
-            return done(m_result.out);
+            return done();
     }
     return true;
 }

@@ -86,6 +86,9 @@ class CliProcess {
     // timeout passes first.
     bool wait_for_stdout(const std::function<bool(const std::string&)>& done,
                          std::chrono::milliseconds timeout);
+    // The same over stdout and stderr together (CliResult::all).
+    bool wait_for_output(const std::function<bool(const std::string&)>& done,
+                         std::chrono::milliseconds timeout);
     // Sends a signal to the process.
     void signal(int sig) const;
     // Waits for the process to end (SIGKILL after the timeout) and returns its code and output.
@@ -94,6 +97,8 @@ class CliProcess {
   private:
     // Reads what is available for up to `slice`; returns false once both pipes are closed.
     bool pump(std::chrono::milliseconds slice);
+    // Pumps output until done() holds; false when the process ends or the timeout passes first.
+    bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
     pid_t m_pid = -1;
     int m_out = -1;
