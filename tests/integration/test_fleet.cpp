@@ -276,7 +276,8 @@ TEST(Fleet, ParallelFourNeverHoldsMoreThanFourMigrationSessions) {
         fleet_dbs.insert(f.db(i).name());
 
     // Watch the server from a test thread while the fleet runs: migration sessions are
-    // rollsafe's sessions running the migration's statement.
+    // rollsafe's sessions running the migration's statement (sent with BEGIN in one message,
+    // hence the leading %).
     std::atomic<bool> done{false};
     int peak_migrating = 0, samples = 0;
     std::size_t peak_databases = 0;
@@ -284,7 +285,7 @@ TEST(Fleet, ParallelFourNeverHoldsMoreThanFourMigrationSessions) {
         auto s = db::connect(Dsn::parse(test::cluster().conninfo("postgres")), {});
         while (!done.load()) {
             auto r = s->exec(
-                "SELECT datname, (state = 'active' AND query LIKE 'SELECT pg_sleep(%')::int "
+                "SELECT datname, (state = 'active' AND query LIKE '%SELECT pg_sleep(%')::int "
                 "FROM pg_stat_activity WHERE application_name = 'rollsafe' AND backend_type = "
                 "'client backend'");
             int migrating = 0;

@@ -343,8 +343,9 @@ TEST(SnapshotSecrets, PasswordOnTheCommandLineNeverLeaksOnAnyPath) {
     for (const auto& name : names) {
         auto content = test::read(dir / (".rollsafe/snapshots/" + name));
         manifests += text::ends_with(name, ".json");
-        if (text::ends_with(name, ".json"))
+        if (text::ends_with(name, ".json")) {
             EXPECT_TRUE(clean(content)) << content;
+        }
     }
     EXPECT_EQ(manifests, 3);  // before up, by hand, before down
     // Snapshots hold table data: 0600 files in a 0700 folder.
@@ -362,9 +363,11 @@ TEST(SnapshotSecrets, PasswordOnTheCommandLineNeverLeaksOnAnyPath) {
     EXPECT_TRUE(clean(recorded)) << recorded;
     EXPECT_NE(recorded.find("parent: "), std::string::npos);
     for (const auto& line : text::split(recorded, '\n')) {
-        if (text::starts_with(line, "mode "))
+        if (text::starts_with(line, "mode ")) {
             EXPECT_EQ(line, "mode 600");
-        if (text::starts_with(line, "PGPASSFILE=/"))
+        }
+        if (text::starts_with(line, "PGPASSFILE=/")) {
             EXPECT_FALSE(fs::exists(line.substr(11))) << line;
+        }
     }
 }

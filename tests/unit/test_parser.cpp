@@ -29,7 +29,7 @@ TEST(Splitter, SplitsOnSemicolonsAndKeepsPositions) {
     EXPECT_EQ(p.statements[0].kind, "CreateStmt");
     EXPECT_EQ(p.statements[1].kind, "InsertStmt");
     EXPECT_EQ(p.statements[2].kind, "SelectStmt");
-    EXPECT_TRUE(p.statements[0].node.contains("CreateStmt"));
+    EXPECT_TRUE(p.statements[0].node().contains("CreateStmt"));
 }
 
 TEST(Splitter, SemicolonsInsideDollarQuotesDoNotSplit) {

@@ -107,7 +107,7 @@ std::vector<StatementInput> inputs(const std::vector<std::string>& scripts) {
         for (const auto& s : parsed.statements)
             out.push_back({static_cast<int>(step),
                            "m" + std::to_string(step) + ".sql:" + std::to_string(s.line) + ":1",
-                           s.node});
+                           s.node()});
     }
     return out;
 }

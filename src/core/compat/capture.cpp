@@ -47,7 +47,7 @@ std::string capture_exclusion(const std::string& query, const std::string& histo
     if (!kDml.count(st.kind)) return "not SELECT, INSERT, UPDATE, DELETE or MERGE (" + st.kind + ")";
     int tables = 0;
     std::string why;
-    walk(st.node, [&](const nlohmann::json& o) {
+    walk(st.node(), [&](const nlohmann::json& o) {
         // A RangeVar: wrapped as {"RangeVar": {...}} in lists, bare where a field holds one
         // (INSERT/UPDATE/DELETE targets).
         auto rel_it = o.find("relname");

@@ -121,7 +121,8 @@ Contract parse_contract(const std::string& path, const std::string& text) {
         static const std::set<std::string> kPreparable = {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt",
                                                            "MergeStmt"};
         s.preparable = kPreparable.count(st.kind) > 0;
-        const nlohmann::json* body = member(st.node, st.kind.c_str());
+        const nlohmann::json node = st.node();
+        const nlohmann::json* body = member(node, st.kind.c_str());
         if (st.kind == "SelectStmt") {
             s.star = select_has_star(body);
         } else if (st.kind == "InsertStmt" && body) {

@@ -84,7 +84,7 @@ std::set<std::string> roles_named(const std::vector<const Migration*>& migration
     std::set<std::string> named, created;
     auto scan = [&](const Script& s) {
         for (const auto& st : statements_of(s)) {
-            walk(st.node, [&](const nlohmann::json& o) {
+            walk(st.node(), [&](const nlohmann::json& o) {
                 // A RoleSpec: wrapped in lists (GRANT ... TO), bare in fields (OWNER TO).
                 if (o.value("roletype", "") == "ROLESPEC_CSTRING") named.insert(o.value("rolename", ""));
                 if (auto it = o.find("CreateRoleStmt"); it != o.end() && it->is_object())
@@ -114,7 +114,7 @@ void ensure_roles(db::Session& session, const std::set<std::string>& roles) {
 std::set<std::string> names_in(const Script& script) {
     std::set<std::string> out;
     for (const auto& st : statements_of(script)) {
-        walk(st.node, [&](const nlohmann::json& o) {
+        walk(st.node(), [&](const nlohmann::json& o) {
             for (const char* key : {"relname", "sval", "str", "conname", "idxname", "trigname", "newname", "subname",
                                     "funcname", "name", "defname"}) {
                 auto it = o.find(key);

@@ -30,7 +30,7 @@ struct Result {
 
 // A statement failed on the server, or the connection broke.
 class DbError : public std::runtime_error {
-public:
+  public:
     DbError(const std::string& message, std::string sqlstate, bool connection_lost)
         : std::runtime_error(message), m_sqlstate(std::move(sqlstate)), m_lost(connection_lost) {}
     const std::string& sqlstate() const { return m_sqlstate; }
@@ -38,14 +38,14 @@ public:
     bool lock_timeout() const { return m_sqlstate == "55P03"; }
     bool query_canceled() const { return m_sqlstate == "57014"; }
 
-private:
+  private:
     std::string m_sqlstate;
     bool m_lost;
 };
 
 // One database connection. The PostgreSQL implementation uses libpqxx; unit tests use fakes.
 class Session {
-public:
+  public:
     virtual ~Session() = default;
     // Runs one or more statements with the simple query protocol; returns the last result.
     // Throws DbError.
@@ -62,7 +62,7 @@ public:
 
 struct ConnectOptions {
     Millis connect_timeout{std::chrono::seconds(10)};
-    int retries = 3;                      // attempts in all (at least 1)
+    int retries = 3;  // attempts in all (at least 1)
     std::string application_name = "rollsafe";
 };
 
@@ -72,18 +72,28 @@ std::unique_ptr<Session> connect(const Dsn& dsn, const ConnectOptions& options =
 
 // A transaction scope: BEGIN in the constructor, ROLLBACK in the destructor unless committed.
 class Transaction {
-public:
+  public:
     // Runs "BEGIN" followed by `setup` (e.g. SET LOCAL statements) in one round trip.
     explicit Transaction(Session& session, const std::string& setup = {});
+    // Sends nothing yet: BEGIN and `setup` travel with the first exec() or with commit(), which
+    // saves a round trip per transaction.
+    struct Deferred {};
+    Transaction(Session& session, const std::string& setup, Deferred);
     ~Transaction();
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
 
+    // Runs sql (one or more statements) inside the transaction. Throws DbError.
+    Result exec(const std::string& sql);
     // Runs `last` (may be empty) and COMMIT in one round trip. Throws DbError.
     void commit(const std::string& last = {});
 
-private:
+  private:
+    // Prefixes sql with the BEGIN not sent yet, if any.
+    std::string with_begin(const std::string& sql);
+
     Session& m_session;
+    std::string m_begin;  // BEGIN and setup, while deferred and not sent
     bool m_done = false;
 };
 

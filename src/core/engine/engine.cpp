@@ -73,8 +73,9 @@ std::vector<PlannedStatement> plan_statements(const Script& script,
     for (std::size_t i = 0; i < statements.size(); ++i) {
         const auto& st = statements[i];
         PlannedStatement p{static_cast<int>(i), script.where(st), st.text, st.kind, "", ""};
-        if (st.kind == "IndexStmt" && st.node["IndexStmt"].value("concurrent", false)) {
-            const auto& n = st.node["IndexStmt"];
+        nlohmann::json node = st.kind == "IndexStmt" ? st.node() : nlohmann::json();
+        if (st.kind == "IndexStmt" && node["IndexStmt"].value("concurrent", false)) {
+            const auto& n = node["IndexStmt"];
             p.concurrent_index = n.value("idxname", "");
             std::string schema = n["relation"].value("schemaname", "");
             p.concurrent_index_table = (schema.empty() ? "" : text::quote_ident(schema) + ".") +
@@ -659,26 +660,37 @@ StepResult Engine::run_transactional(const PlannedStep& step, const HistoryRow& 
         int current = -1;
         try {
             interrupt::check();
+            // Round trips: BEGIN and the settings go with the first statement, the last
+            // statement with the fence, the history row and COMMIT; a one-statement migration
+            // is one round trip. A failure is still the statement's: the fence raises its own
+            // SQLSTATE (RSL01), and the rest is rollsafe's own SQL.
             db::Transaction tx(
                 session(),
                 "RESET SESSION AUTHORIZATION; RESET ALL; SET LOCAL lock_timeout = " +
                     millis_setting(step.lock_timeout) +
-                    "; SET LOCAL statement_timeout = " + millis_setting(step.statement_timeout));
+                    "; SET LOCAL statement_timeout = " + millis_setting(step.statement_timeout),
+                db::Transaction::Deferred{});
             {
                 std::lock_guard<std::mutex> g(m_cancel_mutex);
                 m_running = &session();
             }
-            for (const auto& st : step.statements) {
-                current = st.index;
-                if (interrupt::requested() || lock.lost())
-                    throw db::DbError("canceled", "57014", false);
-                session().exec(st.text);
-            }
-            current = -1;
             HistoryRow row = base;
             row.outcome = step.direction == "up" ? outcome::applied : outcome::rolled_back;
             row.details["attempts"] = attempt;
-            tx.commit(lock.fence_sql() + "; " + history_store().insert_sql(row));
+            std::string last = lock.fence_sql() + "; " + history_store().insert_sql(row);
+            for (std::size_t i = 0; i < step.statements.size(); ++i) {
+                const auto& st = step.statements[i];
+                current = st.index;
+                if (interrupt::requested() || lock.lost())
+                    throw db::DbError("canceled", "57014", false);
+                if (i + 1 < step.statements.size())
+                    tx.exec(st.text);
+                else
+                    last = st.text + "\n;\n" + last;
+            }
+            if (step.statements.empty())
+                current = -1;
+            tx.commit(last);
             {
                 std::lock_guard<std::mutex> g(m_cancel_mutex);
                 m_running = nullptr;

@@ -186,10 +186,21 @@ std::string new_run_id() {
 }
 
 Actor Actor::current() {
+    // The user and host names do not change while rollsafe runs; getpwuid reads /etc/passwd
+    // (or asks NSS), which cost 7% of an `up` of 500 migrations when done for each history row.
+    struct Names {
+        std::string os_user, host;
+    };
+    static const Names names = [] {
+        Names n;
+        if (auto* pw = ::getpwuid(::geteuid()))
+            n.os_user = pw->pw_name;
+        n.host = host_name();
+        return n;
+    }();
     Actor a;
-    if (auto* pw = ::getpwuid(::geteuid()))
-        a.os_user = pw->pw_name;
-    a.host = host_name();
+    a.os_user = names.os_user;
+    a.host = names.host;
     if (const char* pod = std::getenv("HOSTNAME"))
         a.pod = pod;
     if (const char* pod = std::getenv("POD_NAME"))
@@ -237,12 +248,12 @@ void History::ensure() {
         if (e.sqlstate() != "42501")  // insufficient_privilege
             throw;
         std::string role = text::quote_ident(who.get(0, 0));
-        throw Error(ExitCode::usage,
-                    "cannot create rollsafe's tables in schema " + m_q + " as " + role + ": " +
-                        e.what(),
-                    "GRANT CREATE ON DATABASE " + text::quote_ident(who.get(0, 1)) + " TO " + role +
-                        ", or let the owner run CREATE SCHEMA " + m_q + " AUTHORIZATION " + role +
-                        " (docs/security.md)");
+        throw Error(
+            ExitCode::usage,
+            "cannot create rollsafe's tables in schema " + m_q + " as " + role + ": " + e.what(),
+            "GRANT CREATE ON DATABASE " + text::quote_ident(who.get(0, 1)) + " TO " + role +
+                ", or let the owner run CREATE SCHEMA " + m_q + " AUTHORIZATION " + role +
+                " (docs/security.md)");
     }
 }
 

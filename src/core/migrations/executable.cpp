@@ -6,7 +6,7 @@ namespace {
 std::string transaction_kind(const sql::Statement& s) {
     if (s.kind != "TransactionStmt")
         return {};
-    return s.node["TransactionStmt"].value("kind", "");
+    return s.node()["TransactionStmt"].value("kind", "");
 }
 
 }  // namespace

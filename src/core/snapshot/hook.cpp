@@ -62,7 +62,7 @@ BatchPlan plan_batch(db::Session& session, const SnapshotRequest& request,
                 continue;
             }
             for (const auto& s : parsed.statements)
-                statements.push_back({static_cast<int>(i), st.position, s.node});
+                statements.push_back({static_cast<int>(i), st.position, s.node()});
         }
     }
     if (plan.mode == "full") {

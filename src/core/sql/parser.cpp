@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <string_view>
 
 #include "core/base/text.h"
 
@@ -104,6 +106,174 @@ std::size_t end_of_last_token(const std::string& text, std::size_t from, std::si
     return last;
 }
 
+// One entry of libpg_query's "stmts" array, read without building a JSON tree.
+struct TreeStatement {
+    std::size_t location = 0;
+    std::size_t length = 0;  // 0: to the end of the script
+    std::string kind;        // the first key of "stmt"
+    std::string node_json;   // the "stmt" value, verbatim
+};
+
+// A reader for the JSON libpg_query writes: {"version":N,"stmts":[{"stmt":{...},
+// "stmt_location":N,"stmt_len":N},...]}. It skips values by their brackets and strings, so a
+// script's statements cost one pass over the text and no allocation per node.
+class TreeReader {
+  public:
+    explicit TreeReader(std::string_view s) : m_s(s) {}
+
+    std::optional<std::vector<TreeStatement>> statements() {
+        std::vector<TreeStatement> out;
+        if (!expect('{'))
+            return std::nullopt;
+        if (peek('}'))
+            return out;
+        do {
+            std::string key;
+            if (!string(key) || !expect(':'))
+                return std::nullopt;
+            if (key != "stmts") {
+                if (!skip_value())
+                    return std::nullopt;
+                continue;
+            }
+            if (!expect('['))
+                return std::nullopt;
+            if (peek(']'))
+                continue;
+            do {
+                TreeStatement st;
+                if (!statement(st))
+                    return std::nullopt;
+                out.push_back(std::move(st));
+            } while (comma());
+            if (!expect(']'))
+                return std::nullopt;
+        } while (comma());
+        if (!expect('}'))
+            return std::nullopt;
+        return out;
+    }
+
+  private:
+    bool statement(TreeStatement& st) {
+        if (!expect('{'))
+            return false;
+        if (peek('}'))
+            return true;
+        do {
+            std::string key;
+            if (!string(key) || !expect(':'))
+                return false;
+            space();
+            std::size_t from = m_i;
+            if (key == "stmt") {
+                if (!expect('{'))
+                    return false;
+                if (!peek('}') && !string(st.kind))
+                    return false;
+                m_i = from;
+                if (!skip_value())
+                    return false;
+                st.node_json.assign(m_s.substr(from, m_i - from));
+            } else if (key == "stmt_location" || key == "stmt_len") {
+                std::size_t n = 0;
+                if (!number(n))
+                    return false;
+                (key == "stmt_location" ? st.location : st.length) = n;
+            } else if (!skip_value()) {
+                return false;
+            }
+        } while (comma());
+        return expect('}');
+    }
+
+    void space() {
+        while (m_i < m_s.size() && std::isspace(static_cast<unsigned char>(m_s[m_i])))
+            ++m_i;
+    }
+    bool peek(char c) {
+        space();
+        if (m_i < m_s.size() && m_s[m_i] == c) {
+            ++m_i;
+            return true;
+        }
+        return false;
+    }
+    bool expect(char c) { return peek(c); }
+    bool comma() { return peek(','); }
+
+    // Reads a string without escapes into out (keys and node names have none); a string with
+    // escapes is skipped and out left empty.
+    bool string(std::string& out) {
+        space();
+        if (m_i >= m_s.size() || m_s[m_i] != '"')
+            return false;
+        std::size_t from = ++m_i;
+        bool escaped = false;
+        for (; m_i < m_s.size() && m_s[m_i] != '"'; ++m_i) {
+            if (m_s[m_i] == '\\') {
+                escaped = true;
+                ++m_i;
+            }
+        }
+        if (m_i >= m_s.size())
+            return false;
+        out = escaped ? std::string() : std::string(m_s.substr(from, m_i - from));
+        ++m_i;
+        return true;
+    }
+
+    bool number(std::size_t& out) {
+        space();
+        std::size_t from = m_i;
+        out = 0;
+        for (; m_i < m_s.size() && std::isdigit(static_cast<unsigned char>(m_s[m_i])); ++m_i)
+            out = out * 10 + static_cast<std::size_t>(m_s[m_i] - '0');
+        return m_i > from;
+    }
+
+    bool skip_value() {
+        space();
+        if (m_i >= m_s.size())
+            return false;
+        char c = m_s[m_i];
+        if (c == '"') {
+            std::string ignored;
+            return string(ignored);
+        }
+        if (c != '{' && c != '[') {  // number, true, false, null
+            while (m_i < m_s.size() && m_s[m_i] != ',' && m_s[m_i] != '}' && m_s[m_i] != ']')
+                ++m_i;
+            return true;
+        }
+        int depth = 0;
+        while (m_i < m_s.size()) {
+            char d = m_s[m_i];
+            if (d == '"') {
+                std::string ignored;
+                if (!string(ignored))
+                    return false;
+                continue;
+            }
+            ++m_i;
+            if (d == '{' || d == '[') {
+                ++depth;
+            } else if (d == '}' || d == ']') {
+                if (--depth == 0)
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    std::string_view m_s;
+    std::size_t m_i = 0;
+};
+
+std::optional<std::vector<TreeStatement>> split_tree(std::string_view json) {
+    return TreeReader(json).statements();
+}
+
 }  // namespace
 
 ParsedScript parse_script(const std::string& text) {
@@ -138,18 +308,17 @@ ParsedScript parse_script(const std::string& text) {
         pg_query_free_parse_result(r);
         return out;
     }
-    auto tree = nlohmann::json::parse(r.parse_tree);
+    auto stmts = split_tree(r.parse_tree ? r.parse_tree : "");
     pg_query_free_parse_result(r);
-    auto& stmts = tree["stmts"];
-    if (!stmts.is_array())
+    if (!stmts)
         return out;
     // Lines and columns advance from one statement to the next, so a long script costs one pass
     // (text::line_col_at from the start for every statement was quadratic).
     std::size_t lc_offset = 0;
     text::LineCol lc;
-    for (auto& s : stmts) {
-        std::size_t loc = s.value("stmt_location", 0);
-        std::size_t len = s.value("stmt_len", 0);
+    for (auto& s : *stmts) {
+        std::size_t loc = s.location;
+        std::size_t len = s.length;
         std::size_t end = len == 0 ? body.size() : std::min(body.size(), loc + len);
         std::size_t start = std::min(skip_space_and_comments(body, loc), end);
         // The statement ends with its last token: no ';', no trailing comments or blanks.
@@ -173,14 +342,17 @@ ParsedScript parse_script(const std::string& text) {
         lc_offset = start;
         st.line = lc.line;
         st.col = lc.col;
-        if (s.contains("stmt")) {
-            st.node = std::move(s["stmt"]);
-            if (st.node.is_object() && !st.node.empty())
-                st.kind = st.node.begin().key();
-        }
+        st.kind = std::move(s.kind);
+        st.node_json = std::move(s.node_json);
         out.statements.push_back(std::move(st));
     }
     return out;
+}
+
+nlohmann::json Statement::node() const {
+    if (node_json.empty())
+        return nlohmann::json::object();
+    return nlohmann::json::parse(node_json, nullptr, false);
 }
 
 std::string fingerprint(const std::string& statement) {
