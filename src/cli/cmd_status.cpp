@@ -9,7 +9,7 @@ int run_status(Context& ctx, const StatusArgs&) {
     auto engine = make_engine(ctx.config, hooks_for(ctx));
     auto status = engine->status();
     if (ctx.json())
-        ctx.print_json(status_json(status));
+        ctx.print(status_json(status));
     else
         ctx.print(status_text(status));
     return 0;

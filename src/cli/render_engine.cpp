@@ -3,6 +3,7 @@
 #include "cli/context.h"
 #include "core/base/error.h"
 #include "core/base/text.h"
+#include "core/check/json_writer.h"
 
 namespace rollsafe::cli {
 namespace {
@@ -201,38 +202,105 @@ nlohmann::json lockfile_json(const LockfileStatus& l) {
     return j;
 }
 
-nlohmann::json status_json(const StatusReport& s) {
-    nlohmann::json entries = nlohmann::json::array();
-    for (const auto& e : s.entries) {
-        nlohmann::json j = {
-            {"version", e.version}, {"name", e.name}, {"state", e.state}, {"has_file", e.has_file}};
-        if (!e.applied_at.empty())
-            j["applied_at"] = e.applied_at;
-        if (!e.release.empty())
-            j["release"] = e.release;
-        if (!e.compat_class.empty())
-            j["class"] = e.compat_class;
-        if (!e.drift.empty())
-            j["drift"] = e.drift;
-        if (!e.down_drift.empty())
-            j["down_drift"] = e.down_drift;
-        entries.push_back(j);
+namespace {
+
+// Writes a (small) nlohmann value through the streaming writer, keys in nlohmann's order.
+void write_json(check::JsonWriter& w, const nlohmann::json& v) {
+    switch (v.type()) {
+        case nlohmann::json::value_t::object:
+            w.begin_object();
+            for (const auto& [k, item] : v.items()) {
+                w.key(k);
+                write_json(w, item);
+            }
+            w.end_object();
+            break;
+        case nlohmann::json::value_t::array:
+            w.begin_array();
+            for (const auto& item : v)
+                write_json(w, item);
+            w.end_array();
+            break;
+        case nlohmann::json::value_t::string:
+            w.value(v.get_ref<const std::string&>());
+            break;
+        case nlohmann::json::value_t::boolean:
+            w.value(v.get<bool>());
+            break;
+        case nlohmann::json::value_t::number_integer:
+        case nlohmann::json::value_t::number_unsigned:
+            w.value(v.get<long long>());
+            break;
+        case nlohmann::json::value_t::null:
+            w.null();
+            break;
+        default:
+            w.raw(v.dump());
+            break;
     }
-    return {{"database", s.database},
-            {"initialized", s.initialized},
-            {"current_version", s.current_version.empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(s.current_version)},
-            {"counts",
-             {{"applied", s.applied},
-              {"pending", s.pending},
-              {"dirty", s.dirty},
-              {"drifted", s.drifted},
-              {"missing_files", s.missing},
-              {"out_of_order", s.out_of_order}}},
-            {"migrations", entries},
-            {"freeze", freeze_json(s.freeze)},
-            {"lock", lock_holder_json(s.lock)},
-            {"lockfile", lockfile_json(s.lockfile)}};
+}
+
+}  // namespace
+
+std::string status_json(const StatusReport& s) {
+    // Streamed rather than built as a tree: on 1,000 migrations the tree and its dump were a
+    // sixth of `status -o json`. Keys are in alphabetical order, as nlohmann writes them.
+    std::string out;
+    out.reserve(256 + s.entries.size() * 160);
+    check::JsonWriter w(out);
+    w.begin_object();
+    w.key("counts");
+    w.begin_object();
+    w.key("applied");
+    w.value(s.applied);
+    w.key("dirty");
+    w.value(s.dirty);
+    w.key("drifted");
+    w.value(s.drifted);
+    w.key("missing_files");
+    w.value(s.missing);
+    w.key("out_of_order");
+    w.value(s.out_of_order);
+    w.key("pending");
+    w.value(s.pending);
+    w.end_object();
+    w.key("current_version");
+    if (s.current_version.empty())
+        w.null();
+    else
+        w.value(s.current_version);
+    w.member("database", s.database);
+    w.key("freeze");
+    write_json(w, freeze_json(s.freeze));
+    w.key("initialized");
+    w.value(s.initialized);
+    w.key("lock");
+    write_json(w, lock_holder_json(s.lock));
+    w.key("lockfile");
+    write_json(w, lockfile_json(s.lockfile));
+    w.key("migrations");
+    w.begin_array();
+    auto optional = [&](const char* key, const std::string& v) {
+        if (!v.empty())
+            w.member(key, v);
+    };
+    for (const auto& e : s.entries) {
+        w.begin_object();
+        optional("applied_at", e.applied_at);
+        optional("class", e.compat_class);
+        optional("down_drift", e.down_drift);
+        optional("drift", e.drift);
+        w.key("has_file");
+        w.value(e.has_file);
+        w.member("name", e.name);
+        optional("release", e.release);
+        w.member("state", e.state);
+        w.member("version", e.version);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return out;
 }
 
 std::string status_text(const StatusReport& s) {

@@ -13,7 +13,8 @@ nlohmann::json plan_json(const Plan& plan);
 std::string plan_text(const Plan& plan);
 nlohmann::json run_json(const RunResult& run, bool dry_run);
 std::string run_text(const RunResult& run);
-nlohmann::json status_json(const StatusReport& status);
+// Returns status as pretty-printed JSON (two-space indent, keys in alphabetical order).
+std::string status_json(const StatusReport& status);
 std::string status_text(const StatusReport& status);
 nlohmann::json history_row_json(const HistoryRow& row);
 std::string history_text(const std::vector<HistoryRow>& rows);

@@ -45,6 +45,11 @@ class JsonWriter {
         separator();
         m_out += b ? "true" : "false";
     }
+    // Writes text that is already JSON (a number nlohmann formatted, say).
+    void raw(std::string_view json) {
+        separator();
+        m_out += json;
+    }
     // Writes null.
     void null() {
         separator();

@@ -126,9 +126,21 @@ void Engine::say(const std::string& line) const {
 const MigrationSet& Engine::files() {
     // Checksums only: statements are parsed when a migration is about to be planned, so that
     // `status` on a thousand migrations does not run the SQL parser a thousand times.
-    if (!m_files)
-        m_files = read_migrations(m_config.migrations_dir, m_config.layout, false);
+    if (!m_files) {
+        m_files = m_files_ahead.valid()
+                      ? m_files_ahead.get()
+                      : read_migrations(m_config.migrations_dir, m_config.layout, false);
+    }
     return *m_files;
+}
+
+void Engine::prefetch_files() {
+    if (m_files || m_files_ahead.valid())
+        return;
+    m_files_ahead =
+        std::async(std::launch::async, [dir = m_config.migrations_dir, layout = m_config.layout] {
+            return read_migrations(dir, layout, false);
+        });
 }
 
 void Engine::parse(const Script& script) {
@@ -1192,11 +1204,19 @@ std::set<std::string> StatusReport::applied_keys() const {
 StatusReport Engine::status() {
     StatusReport rep;
     rep.database = Dsn::parse(m_config.database_url).display();
-    files();
+    // The files are read while the database answers (status only reads, so connecting before
+    // the files are known to be good changes nothing); a problem in the files still comes first.
+    prefetch_files();
+    Analysis a;
+    try {
+        a = analyze(false);
+    } catch (...) {
+        files();
+        throw;
+    }
     auto& h = history_store();
     rep.initialized = h.exists();
     rep.lockfile = read_lockfile(m_config.lockfile_path);
-    Analysis a = analyze(false);
     if (rep.initialized) {
         rep.freeze = h.freeze();
         rep.lock = read_lock_holder(session(), m_config.history_schema);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -278,6 +279,8 @@ class Engine {
                           const std::string& version, ExitCode code);
     HistoryRow base_row(const PlannedStep& step, const std::string& run_id) const;
     void say(const std::string& line) const;
+    // Starts reading the migration files on another thread; files() then waits for them.
+    void prefetch_files();
     void record_release(const std::string& release, const std::string& run_id);
     std::optional<ReleaseRecord> recorded_release(const std::string& release, bool with_catalog,
                                                   nlohmann::json* catalog);
@@ -285,6 +288,7 @@ class Engine {
     Config m_config;
     EngineHooks m_hooks;
     std::optional<MigrationSet> m_files;
+    std::future<MigrationSet> m_files_ahead;  // see prefetch_files
     std::unique_ptr<db::Session> m_session;
     std::unique_ptr<History> m_history;
     std::mutex m_cancel_mutex;

@@ -74,7 +74,8 @@ class History {
     // advisory lock, so it works through PgBouncer). Throws Error(USAGE) naming the grant when
     // the role may not create them, DbError for other failures.
     void ensure();
-    // Returns true when rollsafe's tables exist (read-only commands do not create them).
+    // Returns true when rollsafe's tables exist (read-only commands do not create them). Once
+    // seen, they are not looked up again: rollsafe never drops them.
     bool exists();
 
     // Returns the SQL that appends row (values inlined as escaped literals, so it can share a
@@ -121,6 +122,7 @@ class History {
     db::Session& m_session;
     std::string m_schema;
     std::string m_q;  // quoted schema
+    bool m_exists = false;
 };
 
 // Returns a new random run id (32 hex digits).

@@ -4,10 +4,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "core/base/fs.h"
 #include "core/base/text.h"
@@ -151,6 +156,41 @@ DbmateSections split_dbmate(const std::string& content) {
     return s;
 }
 
+// Runs work(0..n-1) on up to four threads (one when n is small: a thread costs more than a
+// few files). Exceptions from work are rethrown on the calling thread.
+void parallel_for(std::size_t n, const std::function<void(std::size_t)>& work) {
+    constexpr std::size_t kPerThread = 64;
+    std::size_t threads = std::min<std::size_t>(
+        {std::max(1u, std::thread::hardware_concurrency()), 4, (n + kPerThread - 1) / kPerThread});
+    if (threads <= 1) {
+        for (std::size_t i = 0; i < n; ++i)
+            work(i);
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto run = [&] {
+        try {
+            for (std::size_t i; (i = next.fetch_add(1)) < n;)
+                work(i);
+        } catch (...) {
+            std::lock_guard<std::mutex> g(failure_mutex);
+            if (!failure)
+                failure = std::current_exception();
+            next = n;
+        }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t)
+        pool.emplace_back(run);
+    run();
+    for (auto& t : pool)
+        t.join();
+    if (failure)
+        std::rethrow_exception(failure);
+}
+
 Script script_with_notx(Script s, bool no_transaction) {
     if (no_transaction && !s.no_transaction()) {
         Directive d;
@@ -271,14 +311,23 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         target = f;
     }
 
-    for (auto& [key, pair] : by_version) {
+    // Reading, hashing and parsing each migration is independent of the others: spread it over
+    // the cores (a project of 1,000 migrations spent most of `status` here), then merge the
+    // results in version order, so messages come out as they would from one thread.
+    struct Loaded {
+        std::optional<Migration> migration;
+        std::vector<Diagnostic> problems, warnings;
+    };
+    auto load = [&](const Pair& pair) {
+        Loaded out;
+        auto& problems = out.problems;
         if (!pair.up && pair.down) {
             problems.push_back({pair.down->path, 1, 1, "down script without an up script",
                                 "add the up script or remove this file"});
-            continue;
+            return out;
         }
         if (!pair.up)
-            continue;
+            return out;
         const auto& f = *pair.up;
         if (pair.down && pair.down->name != f.name) {
             problems.push_back({pair.down->path, 1, 1,
@@ -289,7 +338,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         const auto problems_before = problems.size();
         auto content = read_script_file(f.path, problems);
         if (!content)
-            continue;
+            return out;
         Migration m;
         m.version = *f.version;
         m.name = f.name;
@@ -298,7 +347,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
             if (!sections.up) {
                 problems.push_back({f.path, 1, 1, "no \"-- migrate:up\" section",
                                     "dbmate files start with -- migrate:up"});
-                continue;
+                return out;
             }
             m.up = script_with_notx(
                 make_script(f.path, sections.up->first, sections.up->second, problems, parse),
@@ -332,11 +381,25 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                      ", or mark it -- rollsafe:irreversible reason=\"...\""});
         }
         if (m.down && has_no_statements(*m.down)) {
-            set.warnings.push_back(
+            out.warnings.push_back(
                 {m.down->path, m.down->first_line, 1,
                  "down script of " + m.id() + " has no statements (undo does nothing)", ""});
         }
-        set.migrations.push_back(std::move(m));
+        out.migration = std::move(m);
+        return out;
+    };
+    std::vector<const Pair*> pairs;
+    pairs.reserve(by_version.size());
+    for (const auto& entry : by_version)
+        pairs.push_back(&entry.second);
+    std::vector<Loaded> loaded(pairs.size());
+    parallel_for(pairs.size(), [&](std::size_t i) { loaded[i] = load(*pairs[i]); });
+    set.migrations.reserve(loaded.size());
+    for (auto& l : loaded) {
+        problems.insert(problems.end(), l.problems.begin(), l.problems.end());
+        set.warnings.insert(set.warnings.end(), l.warnings.begin(), l.warnings.end());
+        if (l.migration)
+            set.migrations.push_back(std::move(*l.migration));
     }
     std::sort(set.migrations.begin(), set.migrations.end(),
               [](const Migration& a, const Migration& b) { return a.version < b.version; });
