@@ -10,7 +10,8 @@ namespace {
 
 std::string first_line(const std::string& s) {
     auto out = s.substr(0, s.find('\n'));
-    while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
+    while (!out.empty() && (out.back() == ' ' || out.back() == '\r'))
+        out.pop_back();
     return out;
 }
 
@@ -19,18 +20,22 @@ template <typename F>
 void walk(const nlohmann::json& j, F&& visit) {
     if (j.is_object()) {
         visit(j);
-        for (auto it = j.begin(); it != j.end(); ++it) walk(it.value(), visit);
+        for (auto it = j.begin(); it != j.end(); ++it)
+            walk(it.value(), visit);
     } else if (j.is_array()) {
-        for (const auto& v : j) walk(v, visit);
+        for (const auto& v : j)
+            walk(v, visit);
     }
 }
 
 }  // namespace
 
 std::vector<sql::Statement> statements_of(const Script& script) {
-    if (!script.statements.empty() || text::trim(script.text).empty()) return script.statements;
+    if (!script.statements.empty() || text::trim(script.text).empty())
+        return script.statements;
     auto parsed = sql::parse_script(script.text);
-    for (auto& st : parsed.statements) st.line += script.first_line - 1;
+    for (auto& st : parsed.statements)
+        st.line += script.first_line - 1;
     return parsed.statements;
 }
 
@@ -67,7 +72,9 @@ ApplyOutcome apply_script(db::Session& session, const Script& script) {
             tx.commit();
         }
     } catch (const db::DbError& e) {
-        if (e.connection_lost()) throw Error(ExitCode::unavailable, std::string("lost the scratch database: ") + e.what());
+        if (e.connection_lost())
+            throw Error(ExitCode::unavailable,
+                        std::string("lost the scratch database: ") + e.what());
         out.ok = false;
         out.error = first_line(e.what());
         out.sqlstate = e.sqlstate();
@@ -86,7 +93,8 @@ std::set<std::string> roles_named(const std::vector<const Migration*>& migration
         for (const auto& st : statements_of(s)) {
             walk(st.node(), [&](const nlohmann::json& o) {
                 // A RoleSpec: wrapped in lists (GRANT ... TO), bare in fields (OWNER TO).
-                if (o.value("roletype", "") == "ROLESPEC_CSTRING") named.insert(o.value("rolename", ""));
+                if (o.value("roletype", "") == "ROLESPEC_CSTRING")
+                    named.insert(o.value("rolename", ""));
                 if (auto it = o.find("CreateRoleStmt"); it != o.end() && it->is_object())
                     created.insert(it->value("role", ""));
             });
@@ -94,31 +102,37 @@ std::set<std::string> roles_named(const std::vector<const Migration*>& migration
     };
     for (const auto* m : migrations) {
         scan(m->up);
-        if (m->down) scan(*m->down);
+        if (m->down)
+            scan(*m->down);
     }
     std::set<std::string> out;
     for (const auto& r : named)
-        if (!r.empty() && !created.count(r) && !text::starts_with(r, "pg_")) out.insert(r);
+        if (!r.empty() && !created.count(r) && !text::starts_with(r, "pg_"))
+            out.insert(r);
     return out;
 }
 
 void ensure_roles(db::Session& session, const std::set<std::string>& roles) {
-    if (roles.empty()) return;
+    if (roles.empty())
+        return;
     auto existing = session.exec("SELECT rolname FROM pg_roles");
     std::set<std::string> have;
-    for (std::size_t i = 0; i < existing.size(); ++i) have.insert(existing.get(i, 0));
+    for (std::size_t i = 0; i < existing.size(); ++i)
+        have.insert(existing.get(i, 0));
     for (const auto& r : roles)
-        if (!have.count(r)) session.exec("CREATE ROLE " + text::quote_ident(r) + " NOLOGIN");
+        if (!have.count(r))
+            session.exec("CREATE ROLE " + text::quote_ident(r) + " NOLOGIN");
 }
 
 std::set<std::string> names_in(const Script& script) {
     std::set<std::string> out;
     for (const auto& st : statements_of(script)) {
         walk(st.node(), [&](const nlohmann::json& o) {
-            for (const char* key : {"relname", "sval", "str", "conname", "idxname", "trigname", "newname", "subname",
-                                    "funcname", "name", "defname"}) {
+            for (const char* key : {"relname", "sval", "str", "conname", "idxname", "trigname",
+                                    "newname", "subname", "funcname", "name", "defname"}) {
                 auto it = o.find(key);
-                if (it != o.end() && it->is_string()) out.insert(it->get<std::string>());
+                if (it != o.end() && it->is_string())
+                    out.insert(it->get<std::string>());
             }
         });
     }
