@@ -251,18 +251,12 @@ std::string status_json(const StatusReport& s) {
     w.begin_object();
     w.key("counts");
     w.begin_object();
-    w.key("applied");
-    w.value(s.applied);
-    w.key("dirty");
-    w.value(s.dirty);
-    w.key("drifted");
-    w.value(s.drifted);
-    w.key("missing_files");
-    w.value(s.missing);
-    w.key("out_of_order");
-    w.value(s.out_of_order);
-    w.key("pending");
-    w.value(s.pending);
+    w.member("applied", s.applied);
+    w.member("dirty", s.dirty);
+    w.member("drifted", s.drifted);
+    w.member("missing_files", s.missing);
+    w.member("out_of_order", s.out_of_order);
+    w.member("pending", s.pending);
     w.end_object();
     w.key("current_version");
     if (s.current_version.empty())
@@ -272,8 +266,7 @@ std::string status_json(const StatusReport& s) {
     w.member("database", s.database);
     w.key("freeze");
     write_json(w, freeze_json(s.freeze));
-    w.key("initialized");
-    w.value(s.initialized);
+    w.member("initialized", s.initialized);
     w.key("lock");
     write_json(w, lock_holder_json(s.lock));
     w.key("lockfile");
@@ -290,8 +283,7 @@ std::string status_json(const StatusReport& s) {
         optional("class", e.compat_class);
         optional("down_drift", e.down_drift);
         optional("drift", e.drift);
-        w.key("has_file");
-        w.value(e.has_file);
+        w.member("has_file", e.has_file);
         w.member("name", e.name);
         optional("release", e.release);
         w.member("state", e.state);

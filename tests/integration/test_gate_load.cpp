@@ -48,19 +48,16 @@ TEST(GateLoad, FiftyGatesWaitThroughALongMigrationOnOneConnectionEach) {
     up_options.env =
         p.env({{"ROLLSAFE_TIMEOUTS_STATEMENT", patience}, {"ROLLSAFE_TIMEOUTS_LOCK", patience}});
     up_options.cwd = p.dir().path();
-    auto gate_connections = [&] {
-        return std::stoi(p.db().scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gate-load'"));
-    };
+    const std::string count_gates =
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gate-load'";
+    auto gate_connections = [&] { return std::stoi(p.db().scalar(count_gates)); };
 
     std::atomic<bool> sampling{true};
     std::atomic<int> peak{0}, samples{0};
     std::thread sampler([&] {
         auto s = p.db().connect();
         while (sampling) {
-            int n = std::stoi(s->exec("SELECT count(*) FROM pg_stat_activity WHERE "
-                                      "application_name = 'gate-load'")
-                                  .get(0, 0));
+            int n = std::stoi(s->exec(count_gates).get(0, 0));
             peak = std::max(peak.load(), n);
             ++samples;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));

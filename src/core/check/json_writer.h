@@ -55,10 +55,21 @@ class JsonWriter {
         separator();
         m_out += "null";
     }
-    // Writes a string member.
+    // Writes a member: a string, a number or a boolean.
     void member(std::string_view k, std::string_view v) {
         key(k);
         value(v);
+    }
+    void member(std::string_view k, const char* v) { member(k, std::string_view(v)); }
+    void member(std::string_view k, const std::string& v) { member(k, std::string_view(v)); }
+    void member(std::string_view k, long long n) {
+        key(k);
+        value(n);
+    }
+    void member(std::string_view k, int n) { member(k, static_cast<long long>(n)); }
+    void member(std::string_view k, bool b) {
+        key(k);
+        value(b);
     }
     // Writes an array of strings as one member.
     void member(std::string_view k, const std::vector<std::string>& items) {

@@ -123,22 +123,22 @@ class TreeReader {
 
     std::optional<std::vector<TreeStatement>> statements() {
         std::vector<TreeStatement> out;
-        if (!expect('{'))
+        if (!take('{'))
             return std::nullopt;
-        if (peek('}'))
+        if (take('}'))
             return out;
         do {
             std::string key;
-            if (!string(key) || !expect(':'))
+            if (!string(key) || !take(':'))
                 return std::nullopt;
             if (key != "stmts") {
                 if (!skip_value())
                     return std::nullopt;
                 continue;
             }
-            if (!expect('['))
+            if (!take('['))
                 return std::nullopt;
-            if (peek(']'))
+            if (take(']'))
                 continue;
             do {
                 TreeStatement st;
@@ -146,30 +146,30 @@ class TreeReader {
                     return std::nullopt;
                 out.push_back(std::move(st));
             } while (comma());
-            if (!expect(']'))
+            if (!take(']'))
                 return std::nullopt;
         } while (comma());
-        if (!expect('}'))
+        if (!take('}'))
             return std::nullopt;
         return out;
     }
 
   private:
     bool statement(TreeStatement& st) {
-        if (!expect('{'))
+        if (!take('{'))
             return false;
-        if (peek('}'))
+        if (take('}'))
             return true;
         do {
             std::string key;
-            if (!string(key) || !expect(':'))
+            if (!string(key) || !take(':'))
                 return false;
             space();
             std::size_t from = m_i;
             if (key == "stmt") {
-                if (!expect('{'))
+                if (!take('{'))
                     return false;
-                if (!peek('}') && !string(st.kind))
+                if (!take('}') && !string(st.kind))
                     return false;
                 m_i = from;
                 if (!skip_value())
@@ -184,14 +184,15 @@ class TreeReader {
                 return false;
             }
         } while (comma());
-        return expect('}');
+        return take('}');
     }
 
     void space() {
         while (m_i < m_s.size() && std::isspace(static_cast<unsigned char>(m_s[m_i])))
             ++m_i;
     }
-    bool peek(char c) {
+    // Consumes c (after blanks) when it comes next.
+    bool take(char c) {
         space();
         if (m_i < m_s.size() && m_s[m_i] == c) {
             ++m_i;
@@ -199,8 +200,7 @@ class TreeReader {
         }
         return false;
     }
-    bool expect(char c) { return peek(c); }
-    bool comma() { return peek(','); }
+    bool comma() { return take(','); }
 
     // Reads a string without escapes into out (keys and node names have none); a string with
     // escapes is skipped and out left empty.
