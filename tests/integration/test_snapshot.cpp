@@ -419,6 +419,46 @@ TEST(Snapshot, VerifyCatchesATruncatedAndAFlippedArchiveAndRestoreRefusesThem) {
     EXPECT_EQ(all.code, 9);
 }
 
+// Restore re-checks the SHA-256 of a snapshot verified earlier on a thread while it prepares;
+// an archive changed after its verification is still refused before the live table changes.
+TEST(Snapshot, AnArchiveChangedAfterItsVerificationIsRefusedByRestore) {
+    Project p;
+    seed_shop(p);
+    p.db().connect()->exec(
+        "INSERT INTO untouched SELECT g, md5(g::text) FROM generate_series(11, 3000) g");
+    auto c = p.run({"snapshot", "create", "--table", "untouched", "-o", "json"});
+    ASSERT_EQ(c.code, 0) << c.all();
+    std::string id = nlohmann::json::parse(c.out)["id"];
+    ASSERT_EQ(p.run({"snapshot", "verify", id}).code, 0);
+    ASSERT_TRUE(manifest(p, id)["verification"]["ok"].get<bool>());
+    // The same size, one byte different: only the checksum can tell.
+    std::string archive = snapshot_dir(p) + "/" + id + ".dump";
+    auto bytes = test::read(archive);
+    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x01);
+    {
+        std::ofstream out(archive, std::ios::binary | std::ios::trunc);
+        out << bytes;
+    }
+    p.db().connect()->exec("DELETE FROM untouched WHERE id > 100");
+    for (const char* mode : {"swap", "data", "side-by-side"}) {
+        auto r =
+            p.run({"restore", "--snapshot", id, "--table", "untouched", "--mode", mode, "--yes"});
+        EXPECT_EQ(r.code, 9) << mode << "\n" << r.all();
+        EXPECT_NE(r.err.find("does not verify"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("SHA-256"), std::string::npos) << r.err;
+        EXPECT_EQ(p.db().scalar("SELECT count(*) FROM untouched"), "100");
+        EXPECT_EQ(p.db().scalar(
+                      "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rollsafe_restore%'"),
+                  "0");
+    }
+    auto dry = p.run({"restore", "--snapshot", id, "--table", "untouched", "--dry-run"});
+    EXPECT_EQ(dry.code, 9) << dry.all();
+    EXPECT_EQ(p.db().scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'rollsafe'") == "0"
+                  ? "0"
+                  : p.db().scalar("SELECT count(*) FROM rollsafe.history WHERE op = 'restore'"),
+              "0");
+}
+
 TEST(Snapshot, SigkillOfRollsafeDuringPgDumpLeavesNoFinalFileAndTheNextRunCleansUp) {
     Project p;
     seed_shop(p);

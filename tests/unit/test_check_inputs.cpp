@@ -6,6 +6,7 @@
 #include "core/check/inputs.h"
 #include "core/check/sql_source.h"
 #include "core/check/tree.h"
+#include "core/migrations/migration.h"
 #include "core/migrations/reader.h"
 #include "core/migrations/releases.h"
 #include "support/helpers.h"
@@ -157,4 +158,39 @@ TEST(CheckTree, SplitsScriptsIntoStatementsWithSpans) {
     ASSERT_TRUE(bad.error);
     EXPECT_TRUE(bad.statements.empty());
     EXPECT_EQ(check::LineIndex("SELECT 1;\nSELEC 2;", 1).at(bad.error->offset).line, 2);
+}
+
+// The engine parses a script once: ensure_parsed keeps libpg_query's tree in the script, and
+// the checks read it instead of parsing again. Both ways must see the same statements.
+TEST(CheckTree, AScriptsKeptParseTreeGivesTheSameStatementsAsParsingAgain) {
+    std::string text =
+        "\xEF\xBB\xBF-- head\nCREATE TABLE a (id int);\n\n  /* c */ DROP TABLE b; -- tail\n"
+        "DO $$ BEGIN PERFORM 1; END $$;\nSELECT 'x;y'";
+    std::vector<Diagnostic> problems;
+    Script script = make_script("0001_a.up.sql", text, 1, problems, false);
+    EXPECT_TRUE(script.parse_tree.empty());
+    ensure_parsed(script, problems);
+    ASSERT_TRUE(problems.empty());
+    ASSERT_FALSE(script.parse_tree.empty());
+    auto again = check::parse_sql(text);
+    auto kept = check::parse_sql(text, script.parse_tree);
+    ASSERT_FALSE(again.error);
+    ASSERT_FALSE(kept.error);
+    ASSERT_EQ(kept.statements.size(), 4u);
+    ASSERT_EQ(kept.statements.size(), again.statements.size());
+    for (std::size_t i = 0; i < kept.statements.size(); ++i) {
+        EXPECT_EQ(kept.statements[i].kind, again.statements[i].kind) << i;
+        EXPECT_EQ(kept.statements[i].offset, again.statements[i].offset) << i;
+        EXPECT_EQ(kept.statements[i].end, again.statements[i].end) << i;
+        EXPECT_EQ(kept.statements[i].base, again.statements[i].base) << i;
+    }
+    EXPECT_EQ((*kept.statements[1].node)["removeType"].str(), "OBJECT_TABLE");
+
+    // A script that does not parse keeps no tree, and the checks then report the error
+    // themselves.
+    Script bad = make_script("0002_b.up.sql", "SELECT 1;\nSELEC 2;", 1, problems, false);
+    ensure_parsed(bad, problems);
+    EXPECT_EQ(problems.size(), 1u);
+    EXPECT_TRUE(bad.parse_tree.empty());
+    EXPECT_TRUE(check::parse_sql(bad.text, bad.parse_tree).error);
 }

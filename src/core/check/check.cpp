@@ -269,7 +269,7 @@ Diagnostic parse_diagnostic(const Script& script, const SqlSource& sql, const Li
 bool check_script(const Options& options, const Migration& m, const Script& script,
                   detail::Analyzer& analyzer, int scope, bool down, MigrationVerdict& verdict,
                   Report& report) {
-    auto sql = parse_sql(script.text);
+    auto sql = parse_sql(script.text, script.parse_tree);
     LineIndex lines(script.text, script.first_line);
     if (sql.error) {
         report.parse_errors.push_back(parse_diagnostic(script, sql, lines));
@@ -310,7 +310,7 @@ Report check_migrations(const std::vector<const Migration*>& migrations, const O
     detail::Analyzer analyzer(options, model);
     int next_scope = 1;
     for (const Migration* m : options.applied) {
-        auto sql = parse_sql(m->up.text);
+        auto sql = parse_sql(m->up.text, m->up.parse_tree);
         if (sql.error)
             continue;
         LineIndex lines(m->up.text, m->up.first_line);

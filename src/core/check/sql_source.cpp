@@ -111,24 +111,28 @@ std::size_t last_token_end(const std::string& text, std::size_t from, std::size_
 
 }  // namespace
 
-SqlSource parse_sql(const std::string& text) {
+SqlSource parse_sql(const std::string& text, const std::string& tree_json) {
     SqlSource out;
     const std::size_t base = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-    const char* body = text.c_str() + base;
-    PgQueryParseResult r = pg_query_parse(body);
-    if (r.error) {
-        SqlError e;
-        e.message = r.error->message ? r.error->message : "syntax error";
-        int pos = r.error->cursorpos;  // 1-based, in characters
-        e.offset = base + (pos > 0 ? text::byte_offset_of_char(std::string_view(body),
-                                                               static_cast<std::size_t>(pos - 1))
-                                   : 0);
-        out.error = std::move(e);
+    std::string json = tree_json;
+    if (json.empty()) {
+        const char* body = text.c_str() + base;
+        PgQueryParseResult r = pg_query_parse(body);
+        if (r.error) {
+            SqlError e;
+            e.message = r.error->message ? r.error->message : "syntax error";
+            int pos = r.error->cursorpos;  // 1-based, in characters
+            e.offset =
+                base + (pos > 0 ? text::byte_offset_of_char(std::string_view(body),
+                                                            static_cast<std::size_t>(pos - 1))
+                                : 0);
+            out.error = std::move(e);
+            pg_query_free_parse_result(r);
+            return out;
+        }
+        json = r.parse_tree ? r.parse_tree : "{}";
         pg_query_free_parse_result(r);
-        return out;
     }
-    std::string json = r.parse_tree ? r.parse_tree : "{}";
-    pg_query_free_parse_result(r);
     std::string err;
     if (!out.doc.parse(std::move(json), &err)) {
         out.error = SqlError{base, "cannot read libpg_query's parse tree: " + err};

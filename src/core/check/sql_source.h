@@ -62,7 +62,9 @@ struct SqlSource {
 };
 
 // Parses a script with libpg_query (PostgreSQL 15's parser). A leading UTF-8 byte-order mark
-// is skipped; offsets stay offsets into `text`. Never throws for bad SQL.
-SqlSource parse_sql(const std::string& text);
+// is skipped; offsets stay offsets into `text`. Never throws for bad SQL. A non-empty
+// `tree_json` is libpg_query's parse tree of this text from an earlier parse (Script::
+// parse_tree): it is read instead of parsing the text a second time.
+SqlSource parse_sql(const std::string& text, const std::string& tree_json = "");
 
 }  // namespace rollsafe::check

@@ -10,6 +10,7 @@
 #include "core/base/error.h"
 #include "core/base/interrupt.h"
 #include "core/base/log.h"
+#include "core/base/parallel.h"
 #include "core/base/sha256.h"
 #include "core/base/text.h"
 #include "core/catalog/catalog.h"
@@ -314,9 +315,11 @@ PlannedStep Engine::plan_up_step(const Migration& m) {
     return s;
 }
 
-Plan Engine::plan_up(const UpOptions& options) {
+Plan Engine::plan_up(const UpOptions& options, bool refuse_dirty) {
     files();
     auto a = analyze(false);
+    if (refuse_dirty)
+        require_not_dirty(a);
     Plan plan;
     plan.direction = "up";
     check_drift(a, plan);
@@ -358,28 +361,43 @@ Plan Engine::plan_up(const UpOptions& options) {
     if (options.to_version)
         to = parse_version_or_throw(*options.to_version);
     std::vector<const Migration*> chosen;
+    for (auto* m : a.pending)
+        if (!to || !(*to < m->version))
+            chosen.push_back(m);
+    const bool checked = m_hooks.check && m_config.check_level != "off" && !chosen.empty();
+    std::vector<const Migration*> applied;
+    if (checked)
+        for (const auto& m : files().migrations)
+            if (a.state.count(m.version.key()))
+                applied.push_back(&m);
+    // PostgreSQL's parser, on a few threads: every pending script, and the applied ones the
+    // checks replay to know the schema (their trees are kept in the scripts, read once).
+    std::vector<std::vector<Diagnostic>> sql_problems(chosen.size());
+    parallel_for(
+        chosen.size() + applied.size(),
+        [&](std::size_t i) {
+            std::vector<Diagnostic> ignored;  // an applied script's own, see check_migrations
+            const Migration* m = i < chosen.size() ? chosen[i] : applied[i - chosen.size()];
+            // Owned by m_files, see parse().
+            ensure_parsed(const_cast<Script&>(m->up),
+                          i < chosen.size() ? sql_problems[i] : ignored);
+        },
+        16);
     std::vector<Diagnostic> problems;
-    for (auto* m : a.pending) {
-        if (to && *to < m->version)
-            continue;
-        std::vector<Diagnostic> sql_problems;
-        ensure_parsed(const_cast<Script&>(m->up), sql_problems);  // owned by m_files, see parse()
-        problems.insert(problems.end(), sql_problems.begin(), sql_problems.end());
-        if (sql_problems.empty())
-            executable_statements(m->up, problems);
-        chosen.push_back(m);
+    for (std::size_t i = 0; i < chosen.size(); ++i) {
+        problems.insert(problems.end(), sql_problems[i].begin(), sql_problems[i].end());
+        if (sql_problems[i].empty())
+            executable_statements(chosen[i]->up, problems);
     }
     if (!problems.empty())
         throw Error(ExitCode::usage, problems.front().location_and_message(), problems.front().hint,
                     problems);
     for (auto* m : chosen)
         plan.steps.push_back(plan_up_step(*m));
-    if (m_hooks.check && m_config.check_level != "off" && !chosen.empty()) {
+    if (checked) {
         EngineHooks::CheckRequest req;
         req.pending = chosen;
-        for (const auto& m : files().migrations)
-            if (a.state.count(m.version.key()))
-                req.applied.push_back(&m);
+        req.applied = std::move(applied);
         req.server_major = session().server_version() / 10000;
         auto report = m_hooks.check(req);
         if (!report.parse_errors.empty())
@@ -528,11 +546,13 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
     return steps;
 }
 
-Plan Engine::plan_down(const DownOptions& options) {
+Plan Engine::plan_down(const DownOptions& options, bool refuse_dirty) {
     if (!options.to_version && options.steps <= 0)
         throw usage_error("down needs --to VERSION or --steps N", "e.g. rollsafe down --steps 1");
     files();
     auto a = analyze(true);
+    if (refuse_dirty)
+        require_not_dirty(a);
     Plan plan;
     plan.direction = "down";
     plan.steps = plan_down_steps(a, options, plan);
@@ -946,8 +966,8 @@ std::unique_ptr<MigrationLock> Engine::prepare_run(const std::string& command, R
     history_store().ensure();
     require_not_frozen();
     auto lock = take_lock(command);
-    require_not_dirty(analyze(false));
     // Planned under the lock: what another migrator did while we waited is taken into account.
+    // The plan reads the history once and refuses a dirty version from it.
     res.plan = make_plan();
     for (const auto& w : res.plan.warnings)
         log::warn("{}", w);
@@ -984,7 +1004,7 @@ RunResult Engine::up(const UpOptions& options) {
         res.nothing_to_do = res.plan.steps.empty();
         return res;
     }
-    auto lock = prepare_run(options.command, res, [&] { return plan_up(options); });
+    auto lock = prepare_run(options.command, res, [&] { return plan_up(options, true); });
     if (res.plan.steps.empty()) {
         res.nothing_to_do = true;
         res.message = "nothing to do: every migration is applied";
@@ -1146,7 +1166,7 @@ RunResult Engine::down(const DownOptions& options) {
         res.nothing_to_do = res.plan.steps.empty();
         return res;
     }
-    auto lock = prepare_run(options.command, res, [&] { return plan_down(options); });
+    auto lock = prepare_run(options.command, res, [&] { return plan_down(options, true); });
     if (res.plan.steps.empty()) {
         res.nothing_to_do = true;
         res.message = "nothing to do: no applied migration is newer than the target";

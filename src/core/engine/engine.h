@@ -194,10 +194,11 @@ class Engine {
     // Reads the migration files (throws Error(USAGE) listing every problem).
     const MigrationSet& files();
 
-    // The plan of `up` without changing anything. Throws Error for DRIFT, INCOMPATIBLE, USAGE.
-    Plan plan_up(const UpOptions& options);
+    // The plan of `up` without changing anything. Throws Error for DRIFT, INCOMPATIBLE, USAGE,
+    // and with refuse_dirty (a run, not a plan) for a dirty version.
+    Plan plan_up(const UpOptions& options, bool refuse_dirty = false);
     // The plan of `down`.
-    Plan plan_down(const DownOptions& options);
+    Plan plan_down(const DownOptions& options, bool refuse_dirty = false);
 
     RunResult up(const UpOptions& options);
     RunResult down(const DownOptions& options);
@@ -255,8 +256,8 @@ class Engine {
     std::vector<PlannedStep> plan_down_steps(const Analysis& a, const DownOptions& options,
                                              Plan& plan);
     std::unique_ptr<MigrationLock> take_lock(const std::string& command);
-    // Readies a run that changes the database: rollsafe's tables, no freeze, the lock, nothing
-    // dirty, then the plan (made under the lock). Returns the lock.
+    // Readies a run that changes the database: rollsafe's tables, no freeze, the lock, then the
+    // plan (made under the lock; make_plan refuses a dirty version). Returns the lock.
     std::unique_ptr<MigrationLock> prepare_run(const std::string& command, RunResult& res,
                                                const std::function<Plan()>& make_plan);
     // Takes the batch's snapshot through the hook (per snapshot.mode); returns its id or "".

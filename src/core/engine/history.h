@@ -85,7 +85,7 @@ class History {
     void append(const HistoryRow& row);
 
     // Returns the applied and dirty versions, keyed by Version::key(). Without the down texts
-    // unless with_down_scripts.
+    // unless with_down_scripts, and without details (rows() has them).
     std::map<std::string, AppliedVersion> state(bool with_down_scripts = false);
 
     struct Filter {

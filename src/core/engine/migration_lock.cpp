@@ -107,8 +107,17 @@ bool MigrationLock::acquire(db::Session& session, Millis wait,
         backoff = std::min(backoff * 2, Millis(1000));
     }
     m_held = true;
-    m_hb_session = m_connect();
-    m_thread = std::thread([this] { heartbeat_loop(); });
+    // The heartbeat's session opens on its own thread: the holder gets on with its work (a
+    // connection costs a few ms, a fork on the server). A connection that fails is retried at
+    // each beat, and the lease decides as before.
+    m_thread = std::thread([this] {
+        try {
+            m_hb_session = m_connect();
+        } catch (const std::exception& e) {
+            log::warn("migration lock heartbeat cannot connect yet: {}", e.what());
+        }
+        heartbeat_loop();
+    });
     return true;
 }
 

@@ -93,6 +93,7 @@ void ensure_parsed(Script& s, std::vector<Diagnostic>& problems) {
     for (auto& st : parsed.statements)
         st.line += s.first_line - 1;
     s.statements = std::move(parsed.statements);
+    s.parse_tree = std::move(parsed.tree_json);
 }
 
 bool has_no_statements(const Script& s) {

@@ -44,7 +44,8 @@ struct Script {
     std::string drift_sha256;                // of sql::normalized_for_drift(text)
     std::vector<sql::Statement> statements;  // lines and columns are lines of the file
     std::vector<Directive> directives;
-    bool parsed = false;  // statements filled (see ensure_parsed)
+    bool parsed = false;     // statements filled (see ensure_parsed)
+    std::string parse_tree;  // libpg_query's JSON of text, kept by ensure_parsed for the checks
 
     // Returns the first directive with this key, if any.
     const Directive* directive(const std::string& key) const;

@@ -4,17 +4,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <exception>
-#include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "core/base/fs.h"
+#include "core/base/parallel.h"
 #include "core/base/text.h"
 
 namespace rollsafe {
@@ -154,41 +150,6 @@ DbmateSections split_dbmate(const std::string& content) {
         ++line;
     }
     return s;
-}
-
-// Runs work(0..n-1) on up to four threads (one when n is small: a thread costs more than a
-// few files). Exceptions from work are rethrown on the calling thread.
-void parallel_for(std::size_t n, const std::function<void(std::size_t)>& work) {
-    constexpr std::size_t kPerThread = 64;
-    std::size_t threads = std::min<std::size_t>(
-        {std::max(1u, std::thread::hardware_concurrency()), 4, (n + kPerThread - 1) / kPerThread});
-    if (threads <= 1) {
-        for (std::size_t i = 0; i < n; ++i)
-            work(i);
-        return;
-    }
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    auto run = [&] {
-        try {
-            for (std::size_t i; (i = next.fetch_add(1)) < n;)
-                work(i);
-        } catch (...) {
-            std::lock_guard<std::mutex> g(failure_mutex);
-            if (!failure)
-                failure = std::current_exception();
-            next = n;
-        }
-    };
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t)
-        pool.emplace_back(run);
-    run();
-    for (auto& t : pool)
-        t.join();
-    if (failure)
-        std::rethrow_exception(failure);
 }
 
 Script script_with_notx(Script s, bool no_transaction) {
@@ -388,10 +349,16 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         out.migration = std::move(m);
         return out;
     };
+    // In version order before loading: sorting the loaded migrations moved whole scripts around.
     std::vector<const Pair*> pairs;
     pairs.reserve(by_version.size());
     for (const auto& entry : by_version)
         pairs.push_back(&entry.second);
+    auto version_of = [](const Pair* p) -> const Version& {
+        return p->up ? *p->up->version : *p->down->version;
+    };
+    std::sort(pairs.begin(), pairs.end(),
+              [&](const Pair* a, const Pair* b) { return version_of(a) < version_of(b); });
     std::vector<Loaded> loaded(pairs.size());
     parallel_for(pairs.size(), [&](std::size_t i) { loaded[i] = load(*pairs[i]); });
     set.migrations.reserve(loaded.size());
@@ -401,8 +368,6 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         if (l.migration)
             set.migrations.push_back(std::move(*l.migration));
     }
-    std::sort(set.migrations.begin(), set.migrations.end(),
-              [](const Migration& a, const Migration& b) { return a.version < b.version; });
     return set;
 }
 

@@ -348,6 +348,52 @@ struct TempFolder {
     ~TempFolder() { fs::remove_all(path); }
 };
 
+// The SQL a restore runs around the rows: the table and its sequences (pre), sequence values
+// (sets), indexes, constraints and triggers (post), and the foreign keys.
+struct StagingScripts {
+    std::string pre, sets, post, fks;
+};
+
+// Returns the SQL pg_restore writes for these entries.
+std::string entries_script(ProcessRunner& runner, const std::string& pg_restore,
+                           const std::string& archive, const std::vector<TocEntry>& entries,
+                           const std::string& dir, const std::string& name) {
+    if (entries.empty())
+        return "";
+    std::string list = dir + "/" + name + ".list";
+    fs::write_file_atomic(list, list_file(entries), 0600);
+    ProcessSpec spec;
+    spec.argv = {pg_restore, "--use-list=" + list, "--file=-", archive};
+    auto r = runner.run(spec);
+    if (!r.ok())
+        throw Error(ExitCode::snapshot_failed,
+                    "pg_restore cannot read " + archive + ": " + r.describe());
+    return r.out;
+}
+
+// Starts the four short pg_restore runs side by side (together they cost one); the result
+// owns nothing of the caller's, so the caller can go on (connect, inspect, lock) meanwhile.
+std::future<StagingScripts> extract_scripts(ProcessRunner& runner, std::string pg_restore,
+                                            std::string archive, TableSelection sel,
+                                            std::string dir) {
+    return std::async(std::launch::async, [&runner, pg_restore, archive, sel, dir] {
+        auto later = [&](const std::vector<TocEntry>& entries, const char* name) {
+            return std::async(std::launch::async, [&, name] {
+                return entries_script(runner, pg_restore, archive, entries, dir, name);
+            });
+        };
+        auto sets = later(sel.sequence_sets, "sets");
+        auto post = later(sel.post, "post");
+        auto fks = later(sel.foreign_keys, "fks");
+        StagingScripts out;
+        out.pre = entries_script(runner, pg_restore, archive, sel.pre, dir, "pre");
+        out.sets = sets.get();
+        out.post = post.get();
+        out.fks = fks.get();
+        return out;
+    });
+}
+
 bool skipped_setting(const std::string& stmt) {
     if (first_keyword(stmt) != "SET")
         return false;
@@ -362,6 +408,7 @@ bool skipped_setting(const std::string& stmt) {
 // Everything a table restore needs, gathered once by prepare().
 struct Job {
     RestoreOptions options;
+    VerifiedSnapshot verified;  // its SHA-256 re-check runs while the restore prepares
     Manifest manifest;
     TableEntry entry;
     std::string archive;
@@ -371,6 +418,8 @@ struct Job {
     Live live;
     RestorePlan plan;
     std::string ts;
+    std::unique_ptr<TempFolder> tmp;      // list files of the pg_restore runs
+    std::future<StagingScripts> scripts;  // started by prepare for a run
 };
 
 class TableRestore {
@@ -384,7 +433,8 @@ class TableRestore {
         Job job;
         job.options = options;
         SnapshotService service(m_config, m_runner);
-        job.manifest = service.require_verified(options.snapshot_id);
+        job.verified = service.require_verified_async(options.snapshot_id);
+        job.manifest = job.verified.manifest;
         job.archive = service.store().archive_path(job.manifest);
         auto entry = job.manifest.find_table(options.table);
         if (!entry) {
@@ -409,15 +459,24 @@ class TableRestore {
         ProcessSpec list;
         list.argv = {job.pg_restore.path, "--list", "--verbose", job.archive};
         auto r = m_runner.run(list);
-        if (!r.ok())
-            throw Error(ExitCode::snapshot_failed, "cannot read the table of contents of " +
-                                                       job.archive + ": " + r.describe());
-        auto sel = select_table(parse_toc(r.out), job.entry.schema, job.entry.name);
-        if (!sel)
-            throw Error(ExitCode::snapshot_failed, "the archive of snapshot " +
-                                                       options.snapshot_id + " has no table " +
-                                                       job.entry.qualified());
+        std::optional<TableSelection> sel;
+        if (r.ok())
+            sel = select_table(parse_toc(r.out), job.entry.schema, job.entry.name);
+        if (!sel) {
+            if (auto e = job.verified.problem())
+                throw *e;  // the archive changed since its verification: say so
+            throw Error(ExitCode::snapshot_failed,
+                        r.ok() ? "the archive of snapshot " + options.snapshot_id +
+                                     " has no table " + job.entry.qualified()
+                               : "cannot read the table of contents of " + job.archive + ": " +
+                                     r.describe());
+        }
         job.selection = *sel;
+        if (!count_live_rows) {  // a run, not a plan: the SQL around the rows is needed
+            job.tmp = std::make_unique<TempFolder>();
+            job.scripts = extract_scripts(m_runner, job.pg_restore.path, job.archive, job.selection,
+                                          job.tmp->path);
+        }
 
         db::ConnectOptions co;
         co.connect_timeout = m_config.connect_timeout;
@@ -463,8 +522,11 @@ class TableRestore {
 
         try {
             load_staging(job);
+            job.verified.confirm();  // before anything outside the staging schema changes
         } catch (...) {
             drop_staging(job);
+            if (auto e = job.verified.problem())
+                throw *e;  // a damaged archive may fail pg_restore first: name the cause
             throw;
         }
         res.rows = job.entry.rows;
@@ -589,22 +651,6 @@ class TableRestore {
         }
     }
 
-    // Returns the SQL pg_restore writes for these entries.
-    std::string script(Job& job, const std::vector<TocEntry>& entries, const TempFolder& tmp,
-                       const std::string& name) {
-        if (entries.empty())
-            return "";
-        std::string list = tmp.path + "/" + name + ".list";
-        fs::write_file_atomic(list, list_file(entries), 0600);
-        ProcessSpec spec;
-        spec.argv = {job.pg_restore.path, "--use-list=" + list, "--file=-", job.archive};
-        auto r = m_runner.run(spec);
-        if (!r.ok())
-            throw Error(ExitCode::snapshot_failed,
-                        "pg_restore cannot read " + job.archive + ": " + r.describe());
-        return r.out;
-    }
-
     // Builds the table with everything that belongs to it in a fresh staging schema, loads its
     // rows, checks the count, then validates its foreign keys (added NOT VALID so that the tables
     // they reference are locked only for a moment).
@@ -616,20 +662,17 @@ class TableRestore {
             names.insert({e.schema, e.tag});
         for (const auto& e : sel.statistics)
             names.insert({e.schema, e.tag});
-        TempFolder tmp;
-        // Four short pg_restore runs; side by side they cost one.
-        auto later = [&](const std::vector<TocEntry>& entries, const char* name) {
-            return std::async(std::launch::async, [this, &job, &entries, &tmp, name] {
-                return script(job, entries, tmp, name);
-            });
-        };
-        auto sets_f = later(sel.sequence_sets, "sets");
-        auto post_f = later(sel.post, "post");
-        auto fks_f = later(sel.foreign_keys, "fks");
-        std::string pre = script(job, sel.pre, tmp, "pre");
-        std::string sets = sets_f.get();
-        std::string post = post_f.get();
-        std::string fks = fks_f.get();
+        if (!job.tmp)
+            job.tmp = std::make_unique<TempFolder>();
+        const TempFolder& tmp = *job.tmp;
+        if (!job.scripts.valid())
+            job.scripts =
+                extract_scripts(m_runner, job.pg_restore.path, job.archive, sel, tmp.path);
+        StagingScripts scripts = job.scripts.get();
+        const std::string& pre = scripts.pre;
+        const std::string& sets = scripts.sets;
+        const std::string& post = scripts.post;
+        const std::string& fks = scripts.fks;
 
         CopyConnection conn(Dsn::parse(m_config.database_url), "rollsafe-restore");
         bool in_copy = false;
@@ -1288,7 +1331,9 @@ RestorePlan Restorer::plan(const RestoreOptions& options) {
             return IntoRestore(m_config, m_runner).plan(options, m);
         }
         TableRestore restore(m_config, m_runner);
-        return restore.prepare(options, true).plan;
+        auto job = restore.prepare(options, true);
+        job.verified.confirm();
+        return job.plan;
     } catch (const db::DbError& e) {
         throw Error(ExitCode::failed_clean,
                     std::string("cannot plan the restore: ") + e.what() + "; nothing was changed");

@@ -18,6 +18,10 @@
 
 namespace rollsafe::snapshot {
 
+namespace {
+constexpr int kPipeBytes = 1 << 20;
+}  // namespace
+
 ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
                             const std::function<void(std::string_view)>& on_data) {
     std::string dir = fs::make_temp_dir(fs::temp_root() + "/rollsafe-stream-XXXXXX");
@@ -31,6 +35,12 @@ ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
     int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         throw Error(ExitCode::internal, fifo + ": cannot open: " + std::strerror(errno));
+    // pg_restore writes its output 4 kB at a time. With the default 64 kB pipe, each write woke
+    // this reader for 4 kB, and each 4 kB became a COPY message of its own: the ping-pong cost
+    // pg_restore more system time than its decompression took. A 1 MB pipe lets the writer run
+    // ahead while the server is busy, and the reader then takes what has piled up in one read.
+    // Where the kernel refuses the size (pipe-max-size), the default pipe still works.
+    (void)::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
     spec.argv.push_back("--file=" + fifo);
 
     std::atomic<bool> done{false};
@@ -45,7 +55,7 @@ ProcessResult run_streaming(ProcessRunner& runner, ProcessSpec spec,
         done = true;
     });
     std::exception_ptr data_error;
-    std::string buf(1 << 16, '\0');
+    std::string buf(kPipeBytes, '\0');
     bool writer_seen = false;
     while (true) {
         pollfd p{fd, POLLIN, 0};

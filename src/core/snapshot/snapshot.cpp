@@ -371,22 +371,65 @@ VerifyResult SnapshotService::verify(const std::string& id) {
     return res;
 }
 
+namespace {
+
+Error does_not_verify(const std::string& id, const std::string& problems) {
+    return Error(ExitCode::snapshot_failed,
+                 "snapshot " + id + " does not verify: " + problems + "; nothing was changed",
+                 "it cannot be restored from: pick another snapshot (rollsafe snapshot list)");
+}
+
+// A passing verification on record for an archive of the manifest's size.
+bool verified_before(const Manifest& m, const std::string& path) {
+    struct stat st {};
+    return m.verification && m.verification->ok && m.verification->sha256 == m.sha256 &&
+           ::stat(path.c_str(), &st) == 0 && static_cast<long long>(st.st_size) == m.bytes;
+}
+
+}  // namespace
+
 Manifest SnapshotService::require_verified(const std::string& id) {
+    auto v = require_verified_async(id);
+    v.confirm();
+    return v.manifest;
+}
+
+VerifiedSnapshot SnapshotService::require_verified_async(const std::string& id) {
+    VerifiedSnapshot out;
     Manifest m = m_store.load(id);
-    if (m.verification && m.verification->ok && m.verification->sha256 == m.sha256) {
-        std::string path = m_store.archive_path(m);
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0 && sha256_file(path) == m.sha256)
-            return m;
+    std::string path = m_store.archive_path(m);
+    if (verified_before(m, path)) {
+        out.manifest = std::move(m);
+        out.m_path = path;
+        out.m_sha256 = std::async(std::launch::async, [path] { return sha256_file(path); });
+        return out;
     }
     log::info("verifying snapshot {} (SHA-256 and a full read)", id);
     auto v = verify(id);
     if (!v.ok)
-        throw Error(ExitCode::snapshot_failed,
-                    "snapshot " + id + " does not verify: " + text::join(v.problems, "; ") +
-                        "; nothing was changed",
-                    "it cannot be restored from: pick another snapshot (rollsafe snapshot list)");
-    return v.manifest;
+        throw does_not_verify(id, text::join(v.problems, "; "));
+    out.manifest = v.manifest;
+    return out;
+}
+
+std::optional<Error> VerifiedSnapshot::problem() {
+    if (m_sha256.valid()) {
+        try {
+            m_actual = m_sha256.get();
+        } catch (const std::exception& e) {
+            return does_not_verify(manifest.id, m_path + ": " + e.what());
+        }
+    }
+    if (m_actual && *m_actual != manifest.sha256)
+        return does_not_verify(manifest.id, m_path + ": SHA-256 is " + *m_actual +
+                                                ", the manifest says " + manifest.sha256 +
+                                                ": the file is damaged or was changed");
+    return std::nullopt;
+}
+
+void VerifiedSnapshot::confirm() {
+    if (auto e = problem())
+        throw *e;
 }
 
 }  // namespace rollsafe::snapshot

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/base/config.h"
+#include "core/base/error.h"
 #include "core/base/process.h"
 #include "core/db/session.h"
 #include "core/snapshot/manifest.h"
@@ -31,6 +33,25 @@ struct VerifyResult {
     std::vector<std::string> problems;  // "sha256 differs ...", "full read failed: ..."
 };
 
+// A snapshot whose passing verification is on record, while its archive's SHA-256 is computed
+// again on a thread (restore gets on with its work meanwhile). Call confirm() before changing
+// anything that matters: it waits for the checksum.
+class VerifiedSnapshot {
+  public:
+    Manifest manifest;
+
+    // Throws Error(SNAPSHOT_FAILED) when the archive no longer has the manifest's SHA-256.
+    void confirm();
+    // Returns the error confirm() would throw, if any (for a failure that may come from it).
+    std::optional<Error> problem();
+
+  private:
+    friend class SnapshotService;
+    std::future<std::string> m_sha256;  // invalid when there is nothing left to check
+    std::string m_path;
+    std::optional<std::string> m_actual;
+};
+
 // Takes, lists, verifies and prunes pg_dump snapshots of the configured database in
 // snapshot.dir. Every failure to take a snapshot is Error(SNAPSHOT_FAILED) (exit 9), raised
 // before anything is applied; a signal gives Error(INTERRUPTED).
@@ -50,6 +71,10 @@ class SnapshotService {
     // Returns the verified manifest, verifying it first unless a passing verification of a file
     // with the same SHA-256 is on record. Throws Error(SNAPSHOT_FAILED) when it does not verify.
     Manifest require_verified(const std::string& id);
+
+    // Like require_verified, but a snapshot verified before has its SHA-256 re-checked on a
+    // thread: the caller must confirm() the result before it changes anything.
+    VerifiedSnapshot require_verified_async(const std::string& id);
 
     SnapshotStore& store() { return m_store; }
     const Config& config() const { return m_config; }

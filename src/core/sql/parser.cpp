@@ -308,8 +308,9 @@ ParsedScript parse_script(const std::string& text) {
         pg_query_free_parse_result(r);
         return out;
     }
-    auto stmts = split_tree(r.parse_tree ? r.parse_tree : "");
+    out.tree_json = r.parse_tree ? r.parse_tree : "";
     pg_query_free_parse_result(r);
+    auto stmts = split_tree(out.tree_json);
     if (!stmts)
         return out;
     // Lines and columns advance from one statement to the next, so a long script costs one pass

@@ -34,6 +34,7 @@ struct ParseError {
 struct ParsedScript {
     std::vector<Statement> statements;
     std::optional<ParseError> error;
+    std::string tree_json;  // libpg_query's parse tree of the whole script (after a BOM)
 };
 
 // Parses a whole script with the PostgreSQL 15 parser (dollar quotes, comments and BEGIN ATOMIC
