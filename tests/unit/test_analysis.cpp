@@ -16,7 +16,8 @@ Migration migration(const std::string& version, const std::string& name, const s
     m.version = *Version::parse(version);
     m.name = name;
     m.up = make_script("migrations/" + version + "_" + name + ".up.sql", up, 1, problems, false);
-    m.down = make_script("migrations/" + version + "_" + name + ".down.sql", down, 1, problems, false);
+    m.down =
+        make_script("migrations/" + version + "_" + name + ".down.sql", down, 1, problems, false);
     return m;
 }
 
@@ -26,9 +27,9 @@ AppliedVersion applied(const Migration& m, const std::string& up_sha = "") {
     av.row.version_key = m.version.key();
     av.row.name = m.name;
     av.row.up_sha256 = up_sha.empty() ? m.up.sha256 : up_sha;
-    av.row.up_drift_sha256 = m.up.drift_sha256;
+    av.row.up_drift_sha256 = m.up.drift_sha256();
     av.row.down_sha256 = m.down->sha256;
-    av.row.down_drift_sha256 = m.down->drift_sha256;
+    av.row.down_drift_sha256 = m.down->drift_sha256();
     av.row.down_script = m.down->text;
     return av;
 }
@@ -54,7 +55,8 @@ TEST(Analysis, PendingInVersionOrder) {
 
 TEST(Analysis, OlderPendingIsOutOfOrderAndRefused) {
     auto set = three();
-    auto a = analyze_files(set, {{"1", applied(set.migrations[0])}, {"3", applied(set.migrations[2])}});
+    auto a =
+        analyze_files(set, {{"1", applied(set.migrations[0])}, {"3", applied(set.migrations[2])}});
     ASSERT_EQ(a.out_of_order.size(), 1u);
     EXPECT_EQ(a.out_of_order[0]->id(), "0002_b");
     EXPECT_THROW(check_out_of_order(a, false), Error);
@@ -65,7 +67,7 @@ TEST(Analysis, ChangedUpIsDriftCosmeticIsAWarning) {
     auto set = three();
     auto cosmetic = migration("0001", "a", "-- note\nCREATE TABLE a (id int);\n");
     AppliedVersion av = applied(cosmetic);
-    av.row.up_drift_sha256 = set.migrations[0].up.drift_sha256;
+    av.row.up_drift_sha256 = set.migrations[0].up.drift_sha256();
     auto a = analyze_files(set, {{"1", av}});
     Plan plan;
     EXPECT_NO_THROW(check_drift(a, plan));
@@ -115,7 +117,8 @@ TEST(Analysis, DownTargetsNewestFirst) {
 
 TEST(Analysis, StatusCountsAndStates) {
     auto set = three();
-    auto a = analyze_files(set, {{"1", applied(set.migrations[0])}, {"3", applied(set.migrations[2])}});
+    auto a =
+        analyze_files(set, {{"1", applied(set.migrations[0])}, {"3", applied(set.migrations[2])}});
     StatusReport rep;
     fill_status(a, set, rep);
     ASSERT_EQ(rep.entries.size(), 3u);

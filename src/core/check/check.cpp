@@ -1,7 +1,9 @@
 #include "core/check/check.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "core/base/parallel.h"
 #include "core/base/text.h"
 #include "core/check/analyzer.h"
 #include "core/check/rules.h"
@@ -267,9 +269,8 @@ Diagnostic parse_diagnostic(const Script& script, const SqlSource& sql, const Li
 
 // Checks one script; returns false (and records a parse error) when it does not parse.
 bool check_script(const Options& options, const Migration& m, const Script& script,
-                  detail::Analyzer& analyzer, int scope, bool down, MigrationVerdict& verdict,
-                  Report& report) {
-    auto sql = parse_sql(script.text, script.parse_tree);
+                  const SqlSource& sql, detail::Analyzer& analyzer, int scope, bool down,
+                  MigrationVerdict& verdict, Report& report) {
     LineIndex lines(script.text, script.first_line);
     if (sql.error) {
         report.parse_errors.push_back(parse_diagnostic(script, sql, lines));
@@ -306,11 +307,28 @@ void classify(MigrationVerdict& v) {
 Report check_migrations(const std::vector<const Migration*>& migrations, const Options& options) {
     Report report;
     report.pg_version = options.pg_version;
+    // Every script's parse tree first, on a few threads (they do not depend on one another);
+    // the analysis then walks them in order on this one, as the schema model needs.
+    std::vector<const Script*> scripts;
+    for (const Migration* m : options.applied)
+        scripts.push_back(&m->up);
+    for (const Migration* m : migrations) {
+        scripts.push_back(&m->up);
+        if (m->down)
+            scripts.push_back(&*m->down);
+    }
+    std::vector<SqlSource> sources(scripts.size());
+    parallel_for(
+        scripts.size(),
+        [&](std::size_t i) { sources[i] = parse_sql(scripts[i]->text, scripts[i]->parse_tree); },
+        16);
+    std::size_t next_source = 0;
+
     SchemaModel model;
     detail::Analyzer analyzer(options, model);
     int next_scope = 1;
     for (const Migration* m : options.applied) {
-        auto sql = parse_sql(m->up.text, m->up.parse_tree);
+        const auto& sql = sources[next_source++];
         if (sql.error)
             continue;
         LineIndex lines(m->up.text, m->up.first_line);
@@ -322,13 +340,15 @@ Report check_migrations(const std::vector<const Migration*>& migrations, const O
         v.migration = m->id();
         v.version = m->version.text();
         int scope = options.release_scope ? release_scope : next_scope++;
-        bool up_ok = check_script(options, *m, m->up, analyzer, scope, false, v, report);
+        bool up_ok = check_script(options, *m, m->up, sources[next_source++], analyzer, scope,
+                                  false, v, report);
         if (m->down) {
             // The down runs against the schema after the up; check it on a copy-on-write layer so
             // that the next migration still sees the up's result.
             SchemaModel after_up(&model);
             detail::Analyzer down_analyzer(options, after_up);
-            check_script(options, *m, *m->down, down_analyzer, next_scope++, true, v, report);
+            check_script(options, *m, *m->down, sources[next_source++], down_analyzer, next_scope++,
+                         true, v, report);
         }
         classify(v);
         if (!up_ok) {

@@ -33,13 +33,13 @@ FileAnalysis analyze_files(const MigrationSet& set, std::map<std::string, Applie
         if (!av.row.up_sha256.empty() && av.row.up_sha256 != m->up.sha256) {
             a.drift.push_back(
                 {key, m->up.path, av.row.up_sha256, m->up.sha256,
-                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256,
+                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256(),
                  "up"});
         }
         if (m->down && !av.row.down_sha256.empty() && av.row.down_sha256 != m->down->sha256) {
             a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
                                !av.row.down_drift_sha256.empty() &&
-                                   av.row.down_drift_sha256 == m->down->drift_sha256,
+                                   av.row.down_drift_sha256 == m->down->drift_sha256(),
                                "down"});
         }
     }
@@ -114,8 +114,7 @@ void check_not_dirty(const FileAnalysis& a) {
                 "hand and record it with `rollsafe repair` (PostgreSQL) or restore a snapshot");
 }
 
-std::vector<const AppliedVersion*> down_targets(const FileAnalysis& a,
-                                                const DownOptions& options) {
+std::vector<const AppliedVersion*> down_targets(const FileAnalysis& a, const DownOptions& options) {
     std::vector<std::pair<Version, const AppliedVersion*>> applied;
     for (const auto& [key, av] : a.state) {
         if (av.state != AppliedVersion::State::applied)

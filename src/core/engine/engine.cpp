@@ -201,13 +201,13 @@ Engine::Analysis Engine::analyze(bool with_down_scripts) {
         if (!av.row.up_sha256.empty() && av.row.up_sha256 != m->up.sha256) {
             a.drift.push_back(
                 {key, m->up.path, av.row.up_sha256, m->up.sha256,
-                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256,
+                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256(),
                  "up"});
         }
         if (m->down && !av.row.down_sha256.empty() && av.row.down_sha256 != m->down->sha256) {
             a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
                                !av.row.down_drift_sha256.empty() &&
-                                   av.row.down_drift_sha256 == m->down->drift_sha256,
+                                   av.row.down_drift_sha256 == m->down->drift_sha256(),
                                "down"});
         }
     }
@@ -306,10 +306,10 @@ PlannedStep Engine::plan_up_step(const Migration& m) {
     s.compat_class = "unknown";
     s.statements = plan_statements(m.up, executable_statements(m.up));
     s.up_sha256 = m.up.sha256;
-    s.up_drift_sha256 = m.up.drift_sha256;
+    s.up_drift_sha256 = m.up.drift_sha256();
     if (m.down) {
         s.down_sha256 = m.down->sha256;
-        s.down_drift_sha256 = m.down->drift_sha256;
+        s.down_drift_sha256 = m.down->drift_sha256();
         s.down_text = m.down->text;
     }
     return s;
@@ -482,7 +482,7 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
         }
         bool use_stored = !file_down || (stored && options.prefer_stored);
         if (file_down && stored && !options.prefer_stored && m->down->sha256 != row.down_sha256) {
-            bool cosmetic = m->down->drift_sha256 == row.down_drift_sha256;
+            bool cosmetic = m->down->drift_sha256() == row.down_drift_sha256;
             if (options.use_stored) {
                 use_stored = true;
             } else if (options.use_file || cosmetic) {
@@ -513,7 +513,7 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
             if (auto* d = script.directive("statement-timeout"))
                 s.statement_timeout = *parse_duration(d->value);
             s.down_sha256 = script.sha256;
-            s.down_drift_sha256 = script.drift_sha256;
+            s.down_drift_sha256 = script.drift_sha256();
             s.statements = plan_statements(script, executable_statements(script, problems));
             if (!m)
                 plan.notes.push_back(
@@ -529,7 +529,7 @@ std::vector<PlannedStep> Engine::plan_down_steps(const Analysis& a, const DownOp
             if (auto* d = script.directive("statement-timeout"))
                 s.statement_timeout = *parse_duration(d->value);
             s.down_sha256 = script.sha256;
-            s.down_drift_sha256 = script.drift_sha256;
+            s.down_drift_sha256 = script.drift_sha256();
             s.statements = plan_statements(script, executable_statements(script, problems));
         }
         if (!problems.empty())
@@ -1477,7 +1477,7 @@ RunResult Engine::repair(RepairAction action, const std::string& version, const 
     if (action == RepairAction::resume) {
         if (!m)
             throw usage_error("no file for " + version + ": --resume needs the migration file");
-        if (m->up.sha256 != dirty.up_sha256 && m->up.drift_sha256 != dirty.up_drift_sha256)
+        if (m->up.sha256 != dirty.up_sha256 && m->up.drift_sha256() != dirty.up_drift_sha256)
             res.plan.warnings.push_back(
                 m->up.path + " changed since the failed run: resuming with the file as it is now");
         auto done = history_store().progress(dirty.run_id);

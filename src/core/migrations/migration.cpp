@@ -62,6 +62,10 @@ const Directive* Script::directive(const std::string& key) const {
     return nullptr;
 }
 
+std::string Script::drift_sha256() const {
+    return sha256_hex(sql::normalized_for_drift(text));
+}
+
 std::string Script::where(const sql::Statement& s) const {
     return path + ":" + std::to_string(s.line) + ":" + std::to_string(s.col);
 }
@@ -72,7 +76,6 @@ Script make_script(const std::string& path, std::string text, int first_line,
     s.path = path;
     s.first_line = first_line;
     s.sha256 = sha256_hex(text);
-    s.drift_sha256 = sha256_hex(sql::normalized_for_drift(text));
     s.directives = parse_directives(text, path, first_line, problems);
     s.text = std::move(text);
     if (parse)

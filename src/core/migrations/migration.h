@@ -41,12 +41,15 @@ struct Script {
     std::string text;                        // the script (for dbmate: its section of the file)
     int first_line = 1;                      // line of the file where `text` begins
     std::string sha256;                      // of text
-    std::string drift_sha256;                // of sql::normalized_for_drift(text)
     std::vector<sql::Statement> statements;  // lines and columns are lines of the file
     std::vector<Directive> directives;
     bool parsed = false;     // statements filled (see ensure_parsed)
     std::string parse_tree;  // libpg_query's JSON of text, kept by ensure_parsed for the checks
 
+    // Returns the SHA-256 of sql::normalized_for_drift(text), computed on each call: it is
+    // needed only for a pending migration's history row and for a script whose sha256 no longer
+    // matches its history (status computed it for every file, a sixth of its time).
+    std::string drift_sha256() const;
     // Returns the first directive with this key, if any.
     const Directive* directive(const std::string& key) const;
     bool no_transaction() const { return directive("no-transaction") != nullptr; }

@@ -46,11 +46,11 @@ std::string error_position(const PlannedStatement& st, int offset) {
 // Takes the transaction-level directives SQLite cannot honour out of a script's plan.
 void refuse_no_transaction(const Script& script, const std::string& id) {
     if (script.no_transaction())
-        throw usage_error(script.path + ": -- rollsafe:no-transaction is not supported on SQLite (" +
-                              id + ")",
-                          "SQLite runs DDL in transactions; remove the directive (VACUUM and other "
-                          "statements that cannot run in a transaction do not belong in a "
-                          "migration)");
+        throw usage_error(
+            script.path + ": -- rollsafe:no-transaction is not supported on SQLite (" + id + ")",
+            "SQLite runs DDL in transactions; remove the directive (VACUUM and other "
+            "statements that cannot run in a transaction do not belong in a "
+            "migration)");
 }
 
 }  // namespace
@@ -119,10 +119,10 @@ PlannedStep SqliteEngine::plan_up_step(const Migration& m) {
     s.compat_class = "unknown";
     s.statements = plan_script(m.up.path, m.up.text, m.up.first_line);
     s.up_sha256 = m.up.sha256;
-    s.up_drift_sha256 = m.up.drift_sha256;
+    s.up_drift_sha256 = m.up.drift_sha256();
     if (m.down) {
         s.down_sha256 = m.down->sha256;
-        s.down_drift_sha256 = m.down->drift_sha256;
+        s.down_drift_sha256 = m.down->drift_sha256();
         s.down_text = m.down->text;
     }
     return s;
@@ -142,11 +142,11 @@ Plan SqliteEngine::plan_up(const UpOptions& options) {
             const auto& row = a.state.at(key).row;
             ids.push_back(row.version + "_" + row.name);
         }
-        throw Error(ExitCode::incompatible,
-                    "the database has migrations this release does not know: " +
-                        text::join(ids, ", "),
-                    "this image is older than the schema: roll the app forward, or revert them "
-                    "with `rollsafe down --to <version>` (stored down scripts)");
+        throw Error(
+            ExitCode::incompatible,
+            "the database has migrations this release does not know: " + text::join(ids, ", "),
+            "this image is older than the schema: roll the app forward, or revert them "
+            "with `rollsafe down --to <version>` (stored down scripts)");
     }
     check_out_of_order(a, options.allow_out_of_order || m_config.allow_out_of_order);
     std::optional<Version> to;
@@ -192,15 +192,16 @@ Plan SqliteEngine::plan_down(const DownOptions& options) {
         std::string id = row.version + "_" + row.name;
         if (!file_down && !stored) {
             if (m && m->irreversible())
-                throw usage_error(id + " is irreversible: " + m->up.directive("irreversible")->reason,
-                                  "restore its data from a snapshot instead (rollsafe restore)");
+                throw usage_error(
+                    id + " is irreversible: " + m->up.directive("irreversible")->reason,
+                    "restore its data from a snapshot instead (rollsafe restore)");
             throw usage_error(
                 "no down script for " + id + ": no file, and none was stored when it was applied",
                 "write a down script and run with --use-file, or restore from a snapshot");
         }
         bool use_stored = !file_down || (stored && options.prefer_stored);
         if (file_down && stored && !options.prefer_stored && m->down->sha256 != row.down_sha256) {
-            bool cosmetic = m->down->drift_sha256 == row.down_drift_sha256;
+            bool cosmetic = m->down->drift_sha256() == row.down_drift_sha256;
             if (options.use_stored) {
                 use_stored = true;
             } else if (options.use_file || cosmetic) {
@@ -227,7 +228,7 @@ Plan SqliteEngine::plan_down(const DownOptions& options) {
             Script script = make_script(where, *row.down_script, 1, problems, false);
             refuse_no_transaction(script, id);
             s.down_sha256 = script.sha256;
-            s.down_drift_sha256 = script.drift_sha256;
+            s.down_drift_sha256 = script.drift_sha256();
             s.statements = plan_script(where, *row.down_script, 1);
             if (!m)
                 plan.notes.push_back(
@@ -238,7 +239,7 @@ Plan SqliteEngine::plan_down(const DownOptions& options) {
             refuse_no_transaction(script, id);
             s.down_text = script.text;
             s.down_sha256 = script.sha256;
-            s.down_drift_sha256 = script.drift_sha256;
+            s.down_drift_sha256 = script.drift_sha256();
             s.statements = plan_script(script.path, script.text, script.first_line);
         }
         if (!problems.empty())
@@ -266,14 +267,14 @@ std::unique_ptr<LeaseLock> SqliteEngine::take_lock(const std::string& command) {
     });
     if (!ok) {
         auto holder = read_holder(database(), store());
-        throw Error(ExitCode::locked,
-                    "another rollsafe holds the migration lock" +
-                        (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) +
-                                      " on " + holder->host + ", lease until " +
-                                      holder->expires_at + ")"
-                                : std::string()) +
-                        " and --lock-wait " + format_duration(m_config.lock_wait) + " ran out",
-                    "retry later; a holder that died loses the lock when its lease expires");
+        throw Error(
+            ExitCode::locked,
+            "another rollsafe holds the migration lock" +
+                (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) + " on " +
+                              holder->host + ", lease until " + holder->expires_at + ")"
+                        : std::string()) +
+                " and --lock-wait " + format_duration(m_config.lock_wait) + " ran out",
+            "retry later; a holder that died loses the lock when its lease expires");
     }
     return lock;
 }
@@ -358,31 +359,35 @@ void SqliteEngine::run_steps(RunResult& res, LeaseLock* lock, const std::string&
             }
             if (lock && !lock->fence(db, store())) {
                 res.code = ExitCode::locked;
-                res.message = "this process lost the migration lock (its lease expired); the "
-                              "transaction rolled back";
+                res.message =
+                    "this process lost the migration lock (its lease expired); the "
+                    "transaction rolled back";
                 res.hint = "re-running is safe";
                 return;
             }
             tx.commit();
             for (auto& d : done) {
                 res.steps.push_back(d);
-                say(std::string(up ? "applied " : "reverted ") + d.version + "_" + d.name +
-                    " in " + human_duration(Millis(d.duration_ms)));
+                say(std::string(up ? "applied " : "reverted ") + d.version + "_" + d.name + " in " +
+                    human_duration(Millis(d.duration_ms)));
             }
         } catch (const SqliteError& e) {
             const std::string id = step ? step->version + "_" + step->name : std::string("?");
             StepResult sr;
             if (step) {
-                sr = {step->version, step->name, step->direction, outcome::failed, ms_since(t0), 1,
-                      e.what(), failed ? error_position(*failed, e.offset()) : "",
+                sr = {step->version,     step->name,
+                      step->direction,   outcome::failed,
+                      ms_since(t0),      1,
+                      e.what(),          failed ? error_position(*failed, e.offset()) : "",
                       step->compat_class};
                 res.steps.push_back(sr);
             }
             int primary = e.code() & 0xff;
             if (primary == SQLITE_INTERRUPT || interrupt::requested()) {
                 res.code = ExitCode::interrupted;
-                res.message = id + " was interrupted; its transaction rolled back, nothing of it "
-                                   "is applied";
+                res.message = id +
+                              " was interrupted; its transaction rolled back, nothing of it "
+                              "is applied";
                 res.hint = "re-running is safe";
             } else if (e.busy()) {
                 res.code = ExitCode::busy;
@@ -542,7 +547,9 @@ std::optional<LockHolder> SqliteEngine::break_lock(const std::string& reason) {
         audit.host = actor.host;
         audit.pod = actor.pod;
         audit.pid = actor.pid;
-        audit.details = {{"holder", holder->holder}, {"pid", holder->pid}, {"host", holder->host},
+        audit.details = {{"holder", holder->holder},
+                         {"pid", holder->pid},
+                         {"host", holder->host},
                          {"command", holder->command}};
         store().append(audit);
     }
