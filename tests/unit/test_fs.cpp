@@ -33,6 +33,22 @@ TEST(Fs, ReadFileReportsWhy) {
     EXPECT_EQ(fs::read_file(dir / "empty"), "");
 }
 
+TEST(Fs, ReadFileReadsWholeFilesOfAnySize) {
+    test::TempDir dir;
+    // Larger than one read's buffer, and not a multiple of it.
+    std::string big(200000, 'x');
+    big[0] = 'a';
+    big.back() = 'z';
+    dir.write("big", big);
+    EXPECT_EQ(fs::read_file(dir / "big"), big);
+    dir.write("small", "SELECT 1;\n");
+    EXPECT_EQ(fs::read_file(dir / "small"), "SELECT 1;\n");
+    // A file that reports no size is read to its end.
+    auto self = fs::read_file("/proc/self/status");
+    ASSERT_TRUE(self);
+    EXPECT_NE(self->find("Name:"), std::string::npos);
+}
+
 TEST(Fs, MakeDirsAndRemoveAll) {
     test::TempDir dir;
     fs::make_dirs(dir / "a/b/c", 0700);

@@ -47,8 +47,12 @@ std::optional<std::string> read_file(const std::string& path, int* errno_out) {
     std::string out;
     if (st.st_size > 0)
         out.reserve(static_cast<std::size_t>(st.st_size));
+    // A regular file is read up to the size fstat gave, without one more read to see its end
+    // (status reads two thousand scripts: a fifth of its system calls). Pipes, devices and
+    // files that report no size (/proc) are read to their end.
+    const bool sized = S_ISREG(st.st_mode) && st.st_size > 0;
     char buf[65536];
-    while (true) {
+    while (!sized || out.size() < static_cast<std::size_t>(st.st_size)) {
         ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR)
