@@ -427,6 +427,36 @@ class TableRestore {
     TableRestore(const Config& config, ProcessRunner& runner)
         : m_config(config), m_runner(runner) {}
 
+    // Reads what the restore needs from the archive: a pg_restore that can read it, the table's
+    // entries in its table of contents and, for a run, the SQL around the rows (started on
+    // threads). Touches only job.pg_restore, job.selection, job.tmp, job.scripts and
+    // job.verified.
+    void read_archive(Job& job, const RestoreOptions& options, bool count_live_rows) {
+        job.pg_restore =
+            find_pg_tool("pg_restore", m_config.pg_bindir, job.manifest.pg_dump_major, m_runner);
+        ProcessSpec list;
+        list.argv = {job.pg_restore.path, "--list", "--verbose", job.archive};
+        auto r = m_runner.run(list);
+        std::optional<TableSelection> sel;
+        if (r.ok())
+            sel = select_table(parse_toc(r.out), job.entry.schema, job.entry.name);
+        if (!sel) {
+            if (auto e = job.verified.problem())
+                throw *e;  // the archive changed since its verification: say so
+            throw Error(ExitCode::snapshot_failed,
+                        r.ok() ? "the archive of snapshot " + options.snapshot_id +
+                                     " has no table " + job.entry.qualified()
+                               : "cannot read the table of contents of " + job.archive + ": " +
+                                     r.describe());
+        }
+        job.selection = *sel;
+        if (!count_live_rows) {  // a run, not a plan: the SQL around the rows is needed
+            job.tmp = std::make_unique<TempFolder>();
+            job.scripts = extract_scripts(m_runner, job.pg_restore.path, job.archive, job.selection,
+                                          job.tmp->path);
+        }
+    }
+
     // Gathers what the restore needs and plans it; counts the live rows only for a plan that is
     // shown (a full scan of the table).
     Job prepare(const RestoreOptions& options, bool count_live_rows) {
@@ -454,38 +484,27 @@ class TableRestore {
                 "restore the whole snapshot into a new database with --into and copy what you "
                 "need");
         job.entry = *entry;
-        job.pg_restore =
-            find_pg_tool("pg_restore", m_config.pg_bindir, job.manifest.pg_dump_major, m_runner);
-        ProcessSpec list;
-        list.argv = {job.pg_restore.path, "--list", "--verbose", job.archive};
-        auto r = m_runner.run(list);
-        std::optional<TableSelection> sel;
-        if (r.ok())
-            sel = select_table(parse_toc(r.out), job.entry.schema, job.entry.name);
-        if (!sel) {
-            if (auto e = job.verified.problem())
-                throw *e;  // the archive changed since its verification: say so
-            throw Error(ExitCode::snapshot_failed,
-                        r.ok() ? "the archive of snapshot " + options.snapshot_id +
-                                     " has no table " + job.entry.qualified()
-                               : "cannot read the table of contents of " + job.archive + ": " +
-                                     r.describe());
+        // The archive (pg_restore's version, its table of contents, the SQL around the rows) and
+        // the live table (a connection, the catalog) are read side by side; an archive problem
+        // is still the one reported when both fail.
+        auto archive = std::async(std::launch::async, [this, &job, &options, count_live_rows] {
+            read_archive(job, options, count_live_rows);
+        });
+        try {
+            db::ConnectOptions co;
+            co.connect_timeout = m_config.connect_timeout;
+            co.retries = m_config.connect_retries;
+            co.application_name = "rollsafe-restore";
+            job.session = db::connect(Dsn::parse(m_config.database_url), co);
+            // Catalog functions (pg_get_viewdef, pg_get_constraintdef) then qualify every name.
+            job.session->exec("SET search_path = ''");
+            job.live =
+                inspect_live(*job.session, job.entry.schema, job.entry.name, count_live_rows);
+        } catch (...) {
+            archive.get();  // throws the archive's error, if any
+            throw;
         }
-        job.selection = *sel;
-        if (!count_live_rows) {  // a run, not a plan: the SQL around the rows is needed
-            job.tmp = std::make_unique<TempFolder>();
-            job.scripts = extract_scripts(m_runner, job.pg_restore.path, job.archive, job.selection,
-                                          job.tmp->path);
-        }
-
-        db::ConnectOptions co;
-        co.connect_timeout = m_config.connect_timeout;
-        co.retries = m_config.connect_retries;
-        co.application_name = "rollsafe-restore";
-        job.session = db::connect(Dsn::parse(m_config.database_url), co);
-        // Catalog functions (pg_get_viewdef, pg_get_constraintdef) then qualify every name.
-        job.session->exec("SET search_path = ''");
-        job.live = inspect_live(*job.session, job.entry.schema, job.entry.name, count_live_rows);
+        archive.get();
         job.ts = timestamp_suffix();
         make_plan(job);
         return job;
