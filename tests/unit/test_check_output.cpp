@@ -8,6 +8,7 @@
 
 #include "core/base/text.h"
 #include "core/check/check.h"
+#include "core/check/json_writer.h"
 #include "core/check/output.h"
 #include "core/check/rules.h"
 
@@ -392,4 +393,20 @@ TEST(CheckOutput, MarkdownSummarisesForAPullRequest) {
     check::Report clean;
     EXPECT_NE(check::render_markdown(clean, {}).find(":white_check_mark: **no blocking findings**"),
               std::string::npos);
+}
+
+// Strings are escaped as JSON requires, whatever they hold, and read back unchanged.
+TEST(CheckJsonWriter, QuotesEveryKindOfCharacter) {
+    std::string all = "plain \"quoted\" back\\slash\nnew\rret\ttab \x01\x1f end é ✓";
+    std::string out;
+    check::JsonWriter::quote_into(out, all);
+    EXPECT_EQ(out,
+              "\"plain \\\"quoted\\\" back\\\\slash\\nnew\\rret\\ttab \\u0001\\u001f end é ✓\"");
+    EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), all);
+    out.clear();
+    check::JsonWriter::quote_into(out, "");
+    EXPECT_EQ(out, "\"\"");
+    out.clear();
+    check::JsonWriter::quote_into(out, "\\");
+    EXPECT_EQ(out, "\"\\\\\"");
 }

@@ -80,10 +80,18 @@ class JsonWriter {
         end_array();
     }
 
-    // Appends s as a JSON string literal (with quotes) to out.
+    // Appends s as a JSON string literal (with quotes) to out. Runs of characters that need no
+    // escape are appended whole: a report of 16,000 findings spent a third of its rendering
+    // appending one character at a time.
     static void quote_into(std::string& out, std::string_view s) {
         out += '"';
-        for (char c : s) {
+        std::size_t run = 0;  // start of the characters not yet appended
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            unsigned char c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\')
+                continue;
+            out.append(s.data() + run, i - run);
+            run = i + 1;
             switch (c) {
                 case '"':
                     out += "\\\"";
@@ -100,17 +108,15 @@ class JsonWriter {
                 case '\t':
                     out += "\\t";
                     break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        static const char hex[] = "0123456789abcdef";
-                        out += "\\u00";
-                        out += hex[(c >> 4) & 0xF];
-                        out += hex[c & 0xF];
-                    } else {
-                        out += c;
-                    }
+                default: {
+                    static const char hex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[(c >> 4) & 0xF];
+                    out += hex[c & 0xF];
+                }
             }
         }
+        out.append(s.data() + run, s.size() - run);
         out += '"';
     }
 
