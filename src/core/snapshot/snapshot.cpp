@@ -417,9 +417,11 @@ std::optional<Error> VerifiedSnapshot::problem() {
         try {
             m_actual = m_sha256.get();
         } catch (const std::exception& e) {
-            return does_not_verify(manifest.id, m_path + ": " + e.what());
+            m_unreadable = e.what();
         }
     }
+    if (!m_unreadable.empty())
+        return does_not_verify(manifest.id, m_path + ": " + m_unreadable);
     if (m_actual && *m_actual != manifest.sha256)
         return does_not_verify(manifest.id, m_path + ": SHA-256 is " + *m_actual +
                                                 ", the manifest says " + manifest.sha256 +

@@ -49,7 +49,8 @@ class VerifiedSnapshot {
     friend class SnapshotService;
     std::future<std::string> m_sha256;  // invalid when there is nothing left to check
     std::string m_path;
-    std::optional<std::string> m_actual;
+    std::optional<std::string> m_actual;  // the SHA-256 computed
+    std::string m_unreadable;             // why it could not be computed
 };
 
 // Takes, lists, verifies and prunes pg_dump snapshots of the configured database in
