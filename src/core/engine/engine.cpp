@@ -364,23 +364,14 @@ Plan Engine::plan_up(const UpOptions& options, bool refuse_dirty) {
     for (auto* m : a.pending)
         if (!to || !(*to < m->version))
             chosen.push_back(m);
-    const bool checked = m_hooks.check && m_config.check_level != "off" && !chosen.empty();
-    std::vector<const Migration*> applied;
-    if (checked)
-        for (const auto& m : files().migrations)
-            if (a.state.count(m.version.key()))
-                applied.push_back(&m);
-    // PostgreSQL's parser, on a few threads: every pending script, and the applied ones the
-    // checks replay to know the schema (their trees are kept in the scripts, read once).
+    // PostgreSQL's parser, on a few threads, for every pending script (the checks read the trees
+    // kept in the scripts; the applied scripts they replay are parsed there, a batch at a time).
     std::vector<std::vector<Diagnostic>> sql_problems(chosen.size());
     parallel_for(
-        chosen.size() + applied.size(),
+        chosen.size(),
         [&](std::size_t i) {
-            std::vector<Diagnostic> ignored;  // an applied script's own, see check_migrations
-            const Migration* m = i < chosen.size() ? chosen[i] : applied[i - chosen.size()];
             // Owned by m_files, see parse().
-            ensure_parsed(const_cast<Script&>(m->up),
-                          i < chosen.size() ? sql_problems[i] : ignored);
+            ensure_parsed(const_cast<Script&>(chosen[i]->up), sql_problems[i]);
         },
         16);
     std::vector<Diagnostic> problems;
@@ -394,10 +385,12 @@ Plan Engine::plan_up(const UpOptions& options, bool refuse_dirty) {
                     problems);
     for (auto* m : chosen)
         plan.steps.push_back(plan_up_step(*m));
-    if (checked) {
+    if (m_hooks.check && m_config.check_level != "off" && !chosen.empty()) {
         EngineHooks::CheckRequest req;
         req.pending = chosen;
-        req.applied = std::move(applied);
+        for (const auto& m : files().migrations)
+            if (a.state.count(m.version.key()))
+                req.applied.push_back(&m);
         req.server_major = session().server_version() / 10000;
         auto report = m_hooks.check(req);
         if (!report.parse_errors.empty())

@@ -256,15 +256,20 @@ std::string lit_or_null(const std::string& v) {
 
 }  // namespace
 
-std::string sql_literal(const std::string& value) {
-    std::string out = "E'";
-    out.reserve(value.size() + 4);
+void append_sql_literal(std::string& out, const std::string& value) {
+    out += "E'";
     for (char c : value) {
         if (c == '\'' || c == '\\')
             out += c;
         out += c;
     }
     out += '\'';
+}
+
+std::string sql_literal(const std::string& value) {
+    std::string out;
+    out.reserve(value.size() + 4);
+    append_sql_literal(out, value);
     return out;
 }
 
@@ -394,13 +399,8 @@ std::string History::insert_sql(const HistoryRow& row) const {
     sql.reserve(1024 + (row.down_script ? row.down_script->size() : 0) + row.error.size() +
                 details.size());
     auto value = [&sql](const std::string& v) {
-        sql += "E'";
-        for (char c : v) {
-            if (c == '\'' || c == '\\')
-                sql += c;
-            sql += c;
-        }
-        sql += "', ";
+        append_sql_literal(sql, v);
+        sql += ", ";
     };
     auto value_or_null = [&](const std::string& v) {
         if (v.empty())

@@ -130,5 +130,7 @@ std::string new_run_id();
 
 // Escapes a value as an SQL E'' literal that is correct whatever standard_conforming_strings is.
 std::string sql_literal(const std::string& value);
+// Appends sql_literal(value) to out (for statements built in one buffer).
+void append_sql_literal(std::string& out, const std::string& value);
 
 }  // namespace rollsafe

@@ -681,12 +681,7 @@ class TableRestore {
             names.insert({e.schema, e.tag});
         for (const auto& e : sel.statistics)
             names.insert({e.schema, e.tag});
-        if (!job.tmp)
-            job.tmp = std::make_unique<TempFolder>();
-        const TempFolder& tmp = *job.tmp;
-        if (!job.scripts.valid())
-            job.scripts =
-                extract_scripts(m_runner, job.pg_restore.path, job.archive, sel, tmp.path);
+        const TempFolder& tmp = *job.tmp;  // made, and the scripts started, by prepare()
         StagingScripts scripts = job.scripts.get();
         const std::string& pre = scripts.pre;
         const std::string& sets = scripts.sets;
