@@ -106,6 +106,49 @@ TEST(EngineBasics, StatusAndHistoryJson) {
     EXPECT_FALSE(hj[0]["db_user"].get<std::string>().empty());
 }
 
+TEST(EngineBasics, StatusListsFilelessVersionsInVersionOrderWithTheirDrift) {
+    Project p;
+    add_shop(p);
+    ASSERT_EQ(p.run({"up", "--release", "v1"}).code, 0);
+    // 0001: a cosmetic change to the up, a real change to the down; 0002 and 0003 lose their
+    // files (an older image): newer than every file left, they are "ahead".
+    p.add("0001_users",
+          "-- a comment\nCREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+          "email text NOT NULL);\n",
+          "DROP TABLE users CASCADE;\n");
+    p.remove("0002_orders");
+    p.remove("0003_orders_note");
+    auto names = [](const nlohmann::json& j) {
+        std::string out;
+        for (const auto& m : j["migrations"])
+            out += m["version"].get<std::string>() + ":" + m["state"].get<std::string>() + " ";
+        return out;
+    };
+    auto r = p.run({"status", "-o", "json"});
+    ASSERT_EQ(r.code, 0) << r.all();
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(names(j), "0001:applied 0002:missing-file 0003:missing-file ");
+    EXPECT_EQ(j["migrations"][0]["drift"], "cosmetic");
+    EXPECT_EQ(j["migrations"][0]["down_drift"], "changed");
+    EXPECT_EQ(j["migrations"][1]["name"], "orders");
+    EXPECT_EQ(j["migrations"][1]["has_file"], false);
+    EXPECT_EQ(j["migrations"][1]["release"], "v1");
+    EXPECT_FALSE(j["migrations"][2]["applied_at"].get<std::string>().empty());
+    EXPECT_EQ(j["counts"]["missing_files"], 2);
+    EXPECT_EQ(j["counts"]["drifted"], 0);  // cosmetic only
+    EXPECT_EQ(j["current_version"], "0003");
+
+    // A newer file makes them "missing" (older than a file): still listed between the files.
+    p.add("0004_items", "CREATE TABLE items (id bigint PRIMARY KEY);\n", "DROP TABLE items;\n");
+    auto r2 = p.run({"status", "-o", "json"});
+    ASSERT_EQ(r2.code, 0) << r2.all();
+    auto j2 = nlohmann::json::parse(r2.out);
+    EXPECT_EQ(names(j2), "0001:applied 0002:missing-file 0003:missing-file 0004:pending ");
+    auto text = p.run({"status"});
+    EXPECT_NE(text.out.find("(down differs from stored)"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("(whitespace/comments changed)"), std::string::npos) << text.out;
+}
+
 TEST(EngineBasics, StatusOnAFreshDatabaseCreatesNothing) {
     Project p;
     add_shop(p);

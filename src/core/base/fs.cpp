@@ -31,7 +31,11 @@ std::string parent_dir(const std::string& path) {
 }  // namespace
 
 std::optional<std::string> read_file(const std::string& path, int* errno_out) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return read_file_at(AT_FDCWD, path, errno_out);
+}
+
+std::optional<std::string> read_file_at(int dir_fd, const std::string& name, int* errno_out) {
+    int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno_out)
             *errno_out = errno;

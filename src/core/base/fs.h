@@ -9,6 +9,10 @@ namespace rollsafe::fs {
 
 // Reads a whole file; nullopt with errno_out set when it cannot be opened or read.
 std::optional<std::string> read_file(const std::string& path, int* errno_out = nullptr);
+// The same for a name relative to an open directory (openat): reading many files of one folder
+// this way spares the kernel a walk of the folder's path for each of them.
+std::optional<std::string> read_file_at(int dir_fd, const std::string& name,
+                                        int* errno_out = nullptr);
 
 // Writes content to path atomically: a temp file in the same directory, fsync, rename, fsync of
 // the directory. The file gets `mode`. Throws Error(INTERNAL) with the path and errno text.

@@ -174,10 +174,16 @@ History& Engine::history_store() {
 }
 
 Engine::Analysis Engine::analyze(bool with_down_scripts) {
-    Analysis a;
     auto& h = history_store();
+    std::map<std::string, AppliedVersion> state;
     if (h.exists())
-        a.state = h.state(with_down_scripts);
+        state = h.state(with_down_scripts);
+    return analyze_state(std::move(state));
+}
+
+Engine::Analysis Engine::analyze_state(std::map<std::string, AppliedVersion> state) {
+    Analysis a;
+    a.state = std::move(state);
     const auto& set = files();
     std::optional<Version> newest_file;
     for (const auto& m : set.migrations)
@@ -1220,27 +1226,37 @@ StatusReport Engine::status() {
     // The files are read while the database answers (status only reads, so connecting before
     // the files are known to be good changes nothing); a problem in the files still comes first.
     prefetch_files();
-    Analysis a;
+    // Everything the database has to say is asked before waiting for the files.
+    std::map<std::string, AppliedVersion> state;
     try {
-        a = analyze(false);
+        auto& h = history_store();
+        rep.initialized = h.exists();
+        if (rep.initialized) {
+            state = h.status_state();
+            rep.freeze = h.freeze();
+            rep.lock = read_lock_holder(session(), m_config.history_schema);
+        }
     } catch (...) {
         files();
         throw;
     }
-    auto& h = history_store();
-    rep.initialized = h.exists();
     rep.lockfile = read_lockfile(m_config.lockfile_path);
-    if (rep.initialized) {
-        rep.freeze = h.freeze();
-        rep.lock = read_lock_holder(session(), m_config.history_schema);
-    }
+    Analysis a = analyze_state(std::move(state));
     std::map<std::string, const Analysis::Drift*> up_drift, down_drift;
     for (const auto& d : a.drift)
         (d.script == "up" ? up_drift : down_drift)[d.key] = &d;
     std::set<std::string> ooo;
     for (auto* m : a.out_of_order)
         ooo.insert(m->version.key());
+    // The history rows are not needed after this: their strings are moved into the entries.
+    auto take_row = [](StatusEntry& e, HistoryRow& row) {
+        e.applied_at = std::move(row.finished_at);
+        e.release = std::move(row.release);
+        e.compat_class = std::move(row.compat_class);
+        e.op = std::move(row.op);
+    };
     std::vector<std::pair<Version, StatusEntry>> entries;
+    entries.reserve(files().migrations.size() + a.missing.size() + a.ahead.size());
     for (const auto& m : files().migrations) {
         StatusEntry e;
         e.version = m.version.text();
@@ -1251,36 +1267,32 @@ StatusReport Engine::status() {
         if (it == a.state.end()) {
             e.state = ooo.count(e.version_key) ? "out-of-order" : "pending";
         } else {
-            const auto& row = it->second.row;
             e.state = it->second.state == AppliedVersion::State::dirty ? "dirty" : "applied";
-            e.applied_at = row.finished_at;
-            e.release = row.release;
-            e.compat_class = row.compat_class;
-            e.op = row.op;
-            if (up_drift.count(e.version_key))
-                e.drift = up_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
-            if (down_drift.count(e.version_key))
-                e.down_drift = down_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
+            take_row(e, it->second.row);
+            if (auto d = up_drift.find(e.version_key); d != up_drift.end())
+                e.drift = d->second->cosmetic ? "cosmetic" : "changed";
+            if (auto d = down_drift.find(e.version_key); d != down_drift.end())
+                e.down_drift = d->second->cosmetic ? "cosmetic" : "changed";
         }
-        entries.emplace_back(m.version, e);
+        entries.emplace_back(m.version, std::move(e));
     }
-    for (const auto& [key, av] : a.state) {
-        auto v = Version::parse(av.row.version);
-        if (!v || files().find(*v))
-            continue;
-        StatusEntry e;
-        e.version = av.row.version;
-        e.version_key = key;
-        e.name = av.row.name;
-        e.state = av.state == AppliedVersion::State::dirty ? "dirty" : "missing-file";
-        e.applied_at = av.row.finished_at;
-        e.release = av.row.release;
-        e.compat_class = av.row.compat_class;
-        e.op = av.row.op;
-        entries.emplace_back(*v, e);
+    // Files come in version order; versions the files lack (analyze found them) go in between.
+    const bool has_fileless = !a.missing.empty() || !a.ahead.empty();
+    for (const auto* keys : {&a.missing, &a.ahead}) {
+        for (const auto& key : *keys) {
+            auto& av = a.state.at(key);
+            StatusEntry e;
+            e.version = av.row.version;
+            e.version_key = key;
+            e.name = std::move(av.row.name);
+            e.state = av.state == AppliedVersion::State::dirty ? "dirty" : "missing-file";
+            take_row(e, av.row);
+            entries.emplace_back(*Version::parse(e.version), std::move(e));
+        }
     }
-    std::sort(entries.begin(), entries.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (has_fileless)
+        std::sort(entries.begin(), entries.end(),
+                  [](const auto& x, const auto& y) { return x.first < y.first; });
     for (auto& [v, e] : entries) {
         if (e.state == "applied" || e.state == "missing-file") {
             ++rep.applied;

@@ -247,6 +247,8 @@ class Engine {
   private:
     struct Analysis;
     Analysis analyze(bool with_down_scripts);
+    // The same from history state already read (status asks it with status_state()).
+    Analysis analyze_state(std::map<std::string, AppliedVersion> state);
     void require_not_frozen();
     void require_not_dirty(const Analysis& a);
     void check_drift(const Analysis& a, Plan& plan);

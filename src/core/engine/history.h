@@ -87,6 +87,9 @@ class History {
     // Returns the applied and dirty versions, keyed by Version::key(). Without the down texts
     // unless with_down_scripts, and without details (rows() has them).
     std::map<std::string, AppliedVersion> state(bool with_down_scripts = false);
+    // The same with only the columns status shows or compares (op, version, name, checksums,
+    // finished_at, release, class, outcome); the other fields of each row are left empty.
+    std::map<std::string, AppliedVersion> status_state();
 
     struct Filter {
         std::string version_key;
@@ -118,6 +121,7 @@ class History {
 
   private:
     void create_or_upgrade();
+    std::map<std::string, AppliedVersion> state_of(const std::string& columns);
 
     db::Session& m_session;
     std::string m_schema;

@@ -8,47 +8,51 @@
 namespace rollsafe {
 
 std::optional<Version> Version::parse(const std::string& text) {
-    if (text.empty())
-        return std::nullopt;
+    // The key is built in place, part by part, without a vector of parts: status parses a
+    // version for every file and every history row, and compares them while sorting.
     Version v;
     v.m_text = text;
-    std::string part;
-    auto flush = [&]() -> bool {
-        if (part.empty())
-            return false;
-        auto nz = part.find_first_not_of('0');
-        v.m_parts.push_back(nz == std::string::npos ? "0" : part.substr(nz));
-        part.clear();
-        return true;
-    };
-    for (char c : text) {
-        if (std::isdigit(static_cast<unsigned char>(c))) {
-            part += c;
-        } else if (c == '.' || c == '_') {
-            if (!flush())
-                return std::nullopt;
-        } else {
+    v.m_key.reserve(text.size());
+    std::size_t i = 0;
+    while (true) {
+        std::size_t end = i;
+        while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])))
+            ++end;
+        if (end == i)
+            return std::nullopt;  // an empty part: "", "1..2", ".1", "1."
+        std::size_t nz = i;
+        while (nz + 1 < end && text[nz] == '0')
+            ++nz;
+        if (!v.m_key.empty())
+            v.m_key += '.';
+        v.m_key.append(text, nz, end - nz);
+        if (end == text.size())
+            break;
+        if (text[end] != '.' && text[end] != '_')
             return std::nullopt;
-        }
+        i = end + 1;
     }
-    if (!flush())
-        return std::nullopt;
     // Trailing zero parts do not change a version (Flyway: 1 == 1.0), so they are not in the key.
-    while (v.m_parts.size() > 1 && v.m_parts.back() == "0")
-        v.m_parts.pop_back();
-    v.m_key = text::join(v.m_parts, ".");
+    while (v.m_key.size() > 2 && v.m_key.compare(v.m_key.size() - 2, 2, ".0") == 0)
+        v.m_key.resize(v.m_key.size() - 2);
     return v;
 }
 
 int Version::compare(const Version& a, const Version& b) {
-    std::size_t n = std::max(a.m_parts.size(), b.m_parts.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::string zero = "0";
-        const auto& x = i < a.m_parts.size() ? a.m_parts[i] : zero;
-        const auto& y = i < b.m_parts.size() ? b.m_parts[i] : zero;
-        if (x.size() != y.size())
-            return x.size() < y.size() ? -1 : 1;
-        int c = x.compare(y);
+    // Keys are digit parts without leading zeros joined by '.': a longer part is a larger
+    // number, parts of one length compare as text, and a missing part is 0.
+    std::string_view x = a.m_key, y = b.m_key;
+    while (!x.empty() || !y.empty()) {
+        auto head = [](std::string_view& s) {
+            auto dot = s.find('.');
+            std::string_view part = s.substr(0, dot);
+            s = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+            return part.empty() ? std::string_view("0") : part;
+        };
+        auto px = head(x), py = head(y);
+        if (px.size() != py.size())
+            return px.size() < py.size() ? -1 : 1;
+        int c = px.compare(py);
         if (c != 0)
             return c < 0 ? -1 : 1;
     }

@@ -31,8 +31,7 @@ class Version {
 
   private:
     std::string m_text;
-    std::string m_key;
-    std::vector<std::string> m_parts;  // digit strings without leading zeros
+    std::string m_key;  // digit parts without leading zeros, joined by '.'
 };
 
 // One script (up or down) of a migration.

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "core/base/fs.h"
@@ -86,11 +87,13 @@ std::string layout_of(Kind k) {
     return "";
 }
 
-// Reads a script file, checking that it is valid UTF-8; strips a UTF-8 byte-order mark.
-std::optional<std::string> read_script_file(const std::string& path,
+// Reads a script file of the open folder dir_fd, checking that it is valid UTF-8; strips a
+// UTF-8 byte-order mark.
+std::optional<std::string> read_script_file(int dir_fd, const FileName& f,
                                             std::vector<Diagnostic>& problems) {
+    const std::string& path = f.path;
     int err = 0;
-    auto content = fs::read_file(path, &err);
+    auto content = fs::read_file_at(dir_fd, f.file, &err);
     if (!content) {
         std::string hint = err == EACCES   ? "check the file's permissions"
                            : err == EISDIR ? "a folder has a migration's name; rename or remove it"
@@ -207,13 +210,15 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
             {dir, 0, 0, "migrations path is not a folder", "point --migrations at a folder"});
         return set;
     }
-    DIR* d = ::opendir(dir.c_str());
+    // The folder stays open while the files are read: they are opened relative to it.
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) {
         problems.push_back({dir, 0, 0, std::string("cannot list: ") + std::strerror(errno), ""});
         return set;
     }
+    const int dir_fd = ::dirfd(d.get());
     std::vector<FileName> files;
-    while (auto* e = ::readdir(d)) {
+    while (auto* e = ::readdir(d.get())) {
         std::string name = e->d_name;
         if (name == "." || name == ".." || name[0] == '.')
             continue;
@@ -221,7 +226,6 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
             continue;
         files.push_back(classify(dir, name));
     }
-    ::closedir(d);
     std::sort(files.begin(), files.end(),
               [](const FileName& a, const FileName& b) { return a.file < b.file; });
 
@@ -244,11 +248,11 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
     }
     set.layout = chosen;
 
-    struct Pair {
-        std::optional<FileName> up, down;
+    struct Pair {  // the files of one version, in `files`
+        const FileName* up = nullptr;
+        const FileName* down = nullptr;
     };
     std::map<std::string, Pair> by_version;  // key: version.key()
-    std::map<std::string, Version> versions;
     for (const auto& f : files) {
         if (f.kind == Kind::unknown || layout_of(f.kind) != chosen) {
             std::string expected = chosen == "native" ? "<version>_<name>.up.sql / .down.sql"
@@ -260,7 +264,6 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
             continue;
         }
         auto& slot = by_version[f.version->key()];
-        versions.emplace(f.version->key(), *f.version);
         bool is_down = f.kind == Kind::native_down || f.kind == Kind::flyway_undo;
         auto& target = is_down ? slot.down : slot.up;
         if (target) {
@@ -269,7 +272,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                                 "every migration needs its own version; rename one of them"});
             continue;
         }
-        target = f;
+        target = &f;
     }
 
     // Reading, hashing and parsing each migration is independent of the others: spread it over
@@ -297,7 +300,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                                 "name both files alike"});
         }
         const auto problems_before = problems.size();
-        auto content = read_script_file(f.path, problems);
+        auto content = read_script_file(dir_fd, f, problems);
         if (!content)
             return out;
         Migration m;
@@ -321,7 +324,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         } else {
             m.up = make_script(f.path, *content, 1, problems, parse);
             if (pair.down) {
-                if (auto down = read_script_file(pair.down->path, problems))
+                if (auto down = read_script_file(dir_fd, *pair.down, problems))
                     m.down = make_script(pair.down->path, *down, 1, problems, parse);
             }
         }
