@@ -39,6 +39,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// True when a script's checksum differs from the one its history row stored (rows written
+// before checksums were kept store none).
+bool checksum_differs(const std::string& stored, const std::string& now) {
+    return !stored.empty() && stored != now;
+}
+
 long long ms_since(Clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 }
@@ -204,13 +210,13 @@ Engine::Analysis Engine::analyze_state(std::map<std::string, AppliedVersion> sta
                 a.ahead.push_back(key);
             continue;
         }
-        if (!av.row.up_sha256.empty() && av.row.up_sha256 != m->up.sha256) {
+        if (checksum_differs(av.row.up_sha256, m->up.sha256)) {
             a.drift.push_back(
                 {key, m->up.path, av.row.up_sha256, m->up.sha256,
                  !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256(),
                  "up"});
         }
-        if (m->down && !av.row.down_sha256.empty() && av.row.down_sha256 != m->down->sha256) {
+        if (m->down && checksum_differs(av.row.down_sha256, m->down->sha256)) {
             a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
                                !av.row.down_drift_sha256.empty() &&
                                    av.row.down_drift_sha256 == m->down->drift_sha256(),
@@ -1241,6 +1247,17 @@ StatusReport Engine::status() {
         throw;
     }
     rep.lockfile = read_lockfile(m_config.lockfile_path);
+    // Only the versions whose scripts changed need their whitespace-insensitive checksums.
+    std::vector<std::string> changed;
+    for (const auto& [key, av] : state) {
+        auto v = Version::parse(av.row.version);
+        const Migration* m = v ? files().find(*v) : nullptr;
+        if (m && (checksum_differs(av.row.up_sha256, m->up.sha256) ||
+                  (m->down && checksum_differs(av.row.down_sha256, m->down->sha256))))
+            changed.push_back(key);
+    }
+    if (!changed.empty())
+        history_store().read_drift_checksums(state, changed);
     Analysis a = analyze_state(std::move(state));
     std::map<std::string, const Analysis::Drift*> up_drift, down_drift;
     for (const auto& d : a.drift)
@@ -1293,6 +1310,7 @@ StatusReport Engine::status() {
     if (has_fileless)
         std::sort(entries.begin(), entries.end(),
                   [](const auto& x, const auto& y) { return x.first < y.first; });
+    rep.entries.reserve(entries.size());
     for (auto& [v, e] : entries) {
         if (e.state == "applied" || e.state == "missing-file") {
             ++rep.applied;

@@ -462,26 +462,30 @@ std::map<std::string, AppliedVersion> History::state(bool with_down_scripts) {
     std::string cols = kColumns;
     if (with_down_scripts)
         cols += ", down_script";
-    return state_of(cols);
+    return state_of(cols, "");
 }
 
 std::map<std::string, AppliedVersion> History::status_state() {
     // What status compares and prints: a third of the bytes of every column, for a thousand rows.
+    // The whitespace-insensitive checksums are left out: read_drift_checksums() fetches them
+    // for the few versions whose scripts changed.
     return state_of(
-        "op, version, version_key, name, up_sha256, up_drift_sha256, down_sha256, "
-        "down_drift_sha256, "
+        "op, version, version_key, name, up_sha256, down_sha256, "
         "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS "
-        "finished_at, release, class, outcome");
+        "finished_at, release, class, outcome",
+        "");
 }
 
-std::map<std::string, AppliedVersion> History::state_of(const std::string& cols) {
+std::map<std::string, AppliedVersion> History::state_of(const std::string& cols,
+                                                        const std::string& and_where) {
     std::map<std::string, AppliedVersion> out;
     auto r = m_session.exec("SELECT DISTINCT ON (version_key) " + cols + " FROM " + m_q +
                             ".history WHERE version_key IS NOT NULL AND op IN ('up', 'down', "
                             "'baseline', 'repair') AND outcome IN "
                             "('applied', 'rolled-back', 'baselined', 'marked-applied', "
                             "'marked-rolled-back', 'started', "
-                            "'failed-dirty', 'aborted') ORDER BY version_key, id DESC");
+                            "'failed-dirty', 'aborted')" +
+                            and_where + " ORDER BY version_key, id DESC");
     RowReader reader(r);
     for (std::size_t i = 0; i < r.size(); ++i) {
         auto row = reader.row(i);
@@ -498,6 +502,27 @@ std::map<std::string, AppliedVersion> History::state_of(const std::string& cols)
         out.emplace(av.row.version_key, std::move(av));
     }
     return out;
+}
+
+void History::read_drift_checksums(std::map<std::string, AppliedVersion>& state,
+                                   const std::vector<std::string>& keys) {
+    if (keys.empty())
+        return;
+    std::string in = " AND version_key IN (";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (i)
+            in += ", ";
+        append_sql_literal(in, keys[i]);
+    }
+    in += ")";
+    for (auto& [key, av] :
+         state_of("version_key, up_drift_sha256, down_drift_sha256, outcome", in)) {
+        auto it = state.find(key);
+        if (it == state.end())
+            continue;
+        it->second.row.up_drift_sha256 = std::move(av.row.up_drift_sha256);
+        it->second.row.down_drift_sha256 = std::move(av.row.down_drift_sha256);
+    }
 }
 
 std::vector<HistoryRow> History::rows(const Filter& f) {

@@ -90,6 +90,10 @@ class History {
     // The same with only the columns status shows or compares (op, version, name, checksums,
     // finished_at, release, class, outcome); the other fields of each row are left empty.
     std::map<std::string, AppliedVersion> status_state();
+    // Fills in the whitespace-insensitive checksums (which status_state() leaves out) of these
+    // versions: status asks for them only where a script no longer matches its history row.
+    void read_drift_checksums(std::map<std::string, AppliedVersion>& state,
+                              const std::vector<std::string>& keys);
 
     struct Filter {
         std::string version_key;
@@ -121,7 +125,8 @@ class History {
 
   private:
     void create_or_upgrade();
-    std::map<std::string, AppliedVersion> state_of(const std::string& columns);
+    std::map<std::string, AppliedVersion> state_of(const std::string& columns,
+                                                   const std::string& and_where);
 
     db::Session& m_session;
     std::string m_schema;

@@ -217,17 +217,20 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         return set;
     }
     const int dir_fd = ::dirfd(d.get());
-    std::vector<FileName> files;
+    std::vector<std::string> names;
     while (auto* e = ::readdir(d.get())) {
         std::string name = e->d_name;
         if (name == "." || name == ".." || name[0] == '.')
             continue;
         if (!text::ends_with(name, ".sql"))
             continue;
-        files.push_back(classify(dir, name));
+        names.push_back(std::move(name));
     }
-    std::sort(files.begin(), files.end(),
-              [](const FileName& a, const FileName& b) { return a.file < b.file; });
+    std::sort(names.begin(), names.end());  // strings move cheaply; FileNames do not
+    std::vector<FileName> files;
+    files.reserve(names.size());
+    for (const auto& name : names)
+        files.push_back(classify(dir, name));
 
     // Decide the layout.
     std::string chosen = layout;
@@ -279,10 +282,10 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
     // the cores (a project of 1,000 migrations spent most of `status` here), then merge the
     // results in version order, so messages come out as they would from one thread.
     struct Loaded {
-        std::optional<Migration> migration;
+        bool ok = false;  // the migration in the slot beside it is complete
         std::vector<Diagnostic> problems, warnings;
     };
-    auto load = [&](const Pair& pair) {
+    auto load = [&](const Pair& pair, Migration& m) {
         Loaded out;
         auto& problems = out.problems;
         if (!pair.up && pair.down) {
@@ -303,7 +306,6 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
         auto content = read_script_file(dir_fd, f, problems);
         if (!content)
             return out;
-        Migration m;
         m.version = *f.version;
         m.name = f.name;
         if (chosen == "dbmate") {
@@ -349,7 +351,7 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
                 {m.down->path, m.down->first_line, 1,
                  "down script of " + m.id() + " has no statements (undo does nothing)", ""});
         }
-        out.migration = std::move(m);
+        out.ok = true;
         return out;
     };
     // In version order before loading: sorting the loaded migrations moved whole scripts around.
@@ -362,15 +364,24 @@ MigrationSet read_migrations(const std::string& dir, const std::string& layout,
     };
     std::sort(pairs.begin(), pairs.end(),
               [&](const Pair* a, const Pair* b) { return version_of(a) < version_of(b); });
+    // Each migration is built in its final slot (moving a thousand of them cost more than
+    // reading their files); the slots of those that could not be loaded are closed up after.
+    std::vector<Migration> migrations(pairs.size());
     std::vector<Loaded> loaded(pairs.size());
-    parallel_for(pairs.size(), [&](std::size_t i) { loaded[i] = load(*pairs[i]); });
-    set.migrations.reserve(loaded.size());
-    for (auto& l : loaded) {
+    parallel_for(pairs.size(), [&](std::size_t i) { loaded[i] = load(*pairs[i], migrations[i]); });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < loaded.size(); ++i) {
+        auto& l = loaded[i];
         problems.insert(problems.end(), l.problems.begin(), l.problems.end());
         set.warnings.insert(set.warnings.end(), l.warnings.begin(), l.warnings.end());
-        if (l.migration)
-            set.migrations.push_back(std::move(*l.migration));
+        if (!l.ok)
+            continue;
+        if (kept != i)
+            migrations[kept] = std::move(migrations[i]);
+        ++kept;
     }
+    migrations.resize(kept);
+    set.migrations = std::move(migrations);
     return set;
 }
 
