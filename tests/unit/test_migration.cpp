@@ -47,6 +47,12 @@ TEST(Version, DottedFlywayVersionsCompareNumericallyPartByPart) {
     EXPECT_EQ(v("1_2"), v("1.2"));  // Flyway also writes V1_2__name.sql
     EXPECT_EQ(v("01.002"), v("1.2"));
     EXPECT_EQ(Version::compare(v("1.0"), v("1")), 0);
+    EXPECT_EQ(v("0.0").key(), "0");
+    EXPECT_EQ(v("10.0").key(), "10");
+    EXPECT_EQ(v("1.20").key(), "1.20");
+    EXPECT_EQ(v("0001_0100").key(), "1.100");
+    EXPECT_LT(v("1"), v("1.0.1"));
+    EXPECT_GT(v("2.0.0.1"), v("2"));
 }
 
 TEST(Version, SortsAMixedList) {

@@ -6,6 +6,12 @@
 // times as long. The low-level functions use the same CPU instructions (SHA-NI, AVX2).
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
+#if defined(OPENSSL_NO_DEPRECATED_3_0)
+#error \
+    "rollsafe hashes with OpenSSL's SHA256_* functions: build against an OpenSSL with its deprecated 3.0 API (Debian's has it)"
+#endif
+
+#include <new>
 
 #include <cerrno>
 #include <cstring>
@@ -17,18 +23,25 @@
 namespace rollsafe {
 
 static_assert(sizeof(SHA256_CTX) <= sizeof(Sha256::State), "Sha256::State too small");
+static_assert(alignof(SHA256_CTX) <= alignof(Sha256::State), "Sha256::State misaligned");
+
+namespace {
+SHA256_CTX* ctx(Sha256::State& state) {
+    return std::launder(reinterpret_cast<SHA256_CTX*>(state.bytes));
+}
+}  // namespace
 
 Sha256::Sha256() {
-    SHA256_Init(reinterpret_cast<SHA256_CTX*>(m_state.bytes));
+    SHA256_Init(::new (static_cast<void*>(m_state.bytes)) SHA256_CTX);
 }
 
 void Sha256::update(const void* data, std::size_t size) {
-    SHA256_Update(reinterpret_cast<SHA256_CTX*>(m_state.bytes), data, size);
+    SHA256_Update(ctx(m_state), data, size);
 }
 
 std::string Sha256::finish() {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256_Final(md, reinterpret_cast<SHA256_CTX*>(m_state.bytes));
+    SHA256_Final(md, ctx(m_state));
     static const char* hex = "0123456789abcdef";
     std::string out(2 * SHA256_DIGEST_LENGTH, '0');
     for (std::size_t i = 0; i < SHA256_DIGEST_LENGTH; ++i) {

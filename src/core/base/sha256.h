@@ -12,6 +12,8 @@ std::string sha256_hex(std::string_view data);
 class Sha256 {
   public:
     Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
     void update(const void* data, std::size_t size);
     // Returns the lower-case hex digest; the object must not be updated afterwards.
     std::string finish();

@@ -39,10 +39,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// True when a script's checksum differs from the one its history row stored (rows written
-// before checksums were kept store none).
-bool checksum_differs(const std::string& stored, const std::string& now) {
-    return !stored.empty() && stored != now;
+// Which scripts of an applied migration differ from the checksums its history row stored
+// (rows written before checksums were kept store none: unchanged). analyze() and status()
+// both decide drift with it.
+struct ChangedScripts {
+    bool up = false, down = false;
+};
+ChangedScripts changed_scripts(const HistoryRow& row, const Migration& m) {
+    auto differs = [](const std::string& stored, const std::string& now) {
+        return !stored.empty() && stored != now;
+    };
+    return {differs(row.up_sha256, m.up.sha256),
+            m.down.has_value() && differs(row.down_sha256, m.down->sha256)};
 }
 
 long long ms_since(Clock::time_point t0) {
@@ -210,13 +218,14 @@ Engine::Analysis Engine::analyze_state(std::map<std::string, AppliedVersion> sta
                 a.ahead.push_back(key);
             continue;
         }
-        if (checksum_differs(av.row.up_sha256, m->up.sha256)) {
+        const auto changed = changed_scripts(av.row, *m);
+        if (changed.up) {
             a.drift.push_back(
                 {key, m->up.path, av.row.up_sha256, m->up.sha256,
                  !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256(),
                  "up"});
         }
-        if (m->down && checksum_differs(av.row.down_sha256, m->down->sha256)) {
+        if (changed.down) {
             a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
                                !av.row.down_drift_sha256.empty() &&
                                    av.row.down_drift_sha256 == m->down->drift_sha256(),
@@ -576,21 +585,11 @@ std::unique_ptr<MigrationLock> Engine::take_lock(const std::string& command) {
     auto lock = std::make_unique<MigrationLock>(
         [this] { return connect(); }, m_config.history_schema, m_config.lock_lease, command);
     bool ok = lock->acquire(session(), m_config.lock_wait, [&](const LockHolder& h) {
-        say("waiting up to " + format_duration(m_config.lock_wait) +
-            " for the migration lock held by " + h.command + " (pid " + std::to_string(h.pid) +
-            " on " + h.host + (h.pod.empty() ? "" : ", pod " + h.pod) + ")");
+        say(lock_waiting_message(h, m_config.lock_wait));
     });
-    if (!ok) {
-        auto holder = read_lock_holder(session(), m_config.history_schema);
-        throw Error(
-            ExitCode::locked,
-            "another rollsafe holds the migration lock" +
-                (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) + " on " +
-                              holder->host + ", lease until " + holder->expires_at + ")"
-                        : std::string()) +
-                " and --lock-wait " + format_duration(m_config.lock_wait) + " ran out",
-            "retry later; a holder that died loses the lock when its lease expires");
-    }
+    if (!ok)
+        throw lock_wait_error(read_lock_holder(session(), m_config.history_schema),
+                              m_config.lock_wait);
     lock->on_lost([this] {
         std::lock_guard<std::mutex> g(m_cancel_mutex);
         if (m_running)
@@ -1252,8 +1251,9 @@ StatusReport Engine::status() {
     for (const auto& [key, av] : state) {
         auto v = Version::parse(av.row.version);
         const Migration* m = v ? files().find(*v) : nullptr;
-        if (m && (checksum_differs(av.row.up_sha256, m->up.sha256) ||
-                  (m->down && checksum_differs(av.row.down_sha256, m->down->sha256))))
+        if (!m)
+            continue;
+        if (auto c = changed_scripts(av.row, *m); c.up || c.down)
             changed.push_back(key);
     }
     if (!changed.empty())

@@ -462,7 +462,7 @@ std::map<std::string, AppliedVersion> History::state(bool with_down_scripts) {
     std::string cols = kColumns;
     if (with_down_scripts)
         cols += ", down_script";
-    return state_of(cols, "");
+    return state_of(cols);
 }
 
 std::map<std::string, AppliedVersion> History::status_state() {
@@ -470,22 +470,19 @@ std::map<std::string, AppliedVersion> History::status_state() {
     // The whitespace-insensitive checksums are left out: read_drift_checksums() fetches them
     // for the few versions whose scripts changed.
     return state_of(
-        "op, version, version_key, name, up_sha256, down_sha256, "
+        "id, op, version, version_key, name, up_sha256, down_sha256, "
         "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS "
-        "finished_at, release, class, outcome",
-        "");
+        "finished_at, release, class, outcome");
 }
 
-std::map<std::string, AppliedVersion> History::state_of(const std::string& cols,
-                                                        const std::string& and_where) {
+std::map<std::string, AppliedVersion> History::state_of(const std::string& cols) {
     std::map<std::string, AppliedVersion> out;
     auto r = m_session.exec("SELECT DISTINCT ON (version_key) " + cols + " FROM " + m_q +
                             ".history WHERE version_key IS NOT NULL AND op IN ('up', 'down', "
                             "'baseline', 'repair') AND outcome IN "
                             "('applied', 'rolled-back', 'baselined', 'marked-applied', "
                             "'marked-rolled-back', 'started', "
-                            "'failed-dirty', 'aborted')" +
-                            and_where + " ORDER BY version_key, id DESC");
+                            "'failed-dirty', 'aborted') ORDER BY version_key, id DESC");
     RowReader reader(r);
     for (std::size_t i = 0; i < r.size(); ++i) {
         auto row = reader.row(i);
@@ -506,22 +503,28 @@ std::map<std::string, AppliedVersion> History::state_of(const std::string& cols,
 
 void History::read_drift_checksums(std::map<std::string, AppliedVersion>& state,
                                    const std::vector<std::string>& keys) {
-    if (keys.empty())
-        return;
-    std::string in = " AND version_key IN (";
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (i)
-            in += ", ";
-        append_sql_literal(in, keys[i]);
-    }
-    in += ")";
-    for (auto& [key, av] :
-         state_of("version_key, up_drift_sha256, down_drift_sha256, outcome", in)) {
+    // By row id, not by version: the rows status compared (history is append-only, so an id
+    // names one row for good), whatever a concurrent up or down has appended since.
+    std::string ids;
+    std::map<long long, AppliedVersion*> by_id;
+    for (const auto& key : keys) {
         auto it = state.find(key);
-        if (it == state.end())
+        if (it == state.end() || it->second.row.id <= 0)
             continue;
-        it->second.row.up_drift_sha256 = std::move(av.row.up_drift_sha256);
-        it->second.row.down_drift_sha256 = std::move(av.row.down_drift_sha256);
+        by_id[it->second.row.id] = &it->second;
+        ids += (ids.empty() ? "{" : ",") + std::to_string(it->second.row.id);
+    }
+    if (by_id.empty())
+        return;
+    auto r = m_session.exec_params("SELECT id, up_drift_sha256, down_drift_sha256 FROM " + m_q +
+                                       ".history WHERE id = ANY($1::bigint[])",
+                                   {ids + "}"});
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        auto it = by_id.find(std::stoll(r.get(i, 0)));
+        if (it == by_id.end())
+            continue;
+        it->second->row.up_drift_sha256 = r.get(i, 1);
+        it->second->row.down_drift_sha256 = r.get(i, 2);
     }
 }
 

@@ -125,8 +125,7 @@ class History {
 
   private:
     void create_or_upgrade();
-    std::map<std::string, AppliedVersion> state_of(const std::string& columns,
-                                                   const std::string& and_where);
+    std::map<std::string, AppliedVersion> state_of(const std::string& columns);
 
     db::Session& m_session;
     std::string m_schema;

@@ -33,6 +33,23 @@ LockHolder to_holder(const db::Result& r) {
 
 }  // namespace
 
+std::string lock_waiting_message(const LockHolder& h, Millis wait) {
+    return "waiting up to " + format_duration(wait) + " for the migration lock held by " +
+           h.command + " (pid " + std::to_string(h.pid) + " on " + h.host +
+           (h.pod.empty() ? "" : ", pod " + h.pod) + ")";
+}
+
+Error lock_wait_error(const std::optional<LockHolder>& holder, Millis wait) {
+    return Error(
+        ExitCode::locked,
+        "another rollsafe holds the migration lock" +
+            (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) + " on " +
+                          holder->host + ", lease until " + holder->expires_at + ")"
+                    : std::string()) +
+            " and --lock-wait " + format_duration(wait) + " ran out",
+        "retry later; a holder that died loses the lock when its lease expires");
+}
+
 std::optional<LockHolder> read_lock_holder(db::Session& session, const std::string& schema) {
     auto q = text::quote_ident(schema);
     auto exists = session.exec_params("SELECT to_regclass($1) IS NOT NULL", {q + ".lock"});

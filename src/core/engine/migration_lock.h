@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/base/duration.h"
+#include "core/base/error.h"
 #include "core/db/session.h"
 #include "core/engine/history.h"
 
@@ -24,6 +25,11 @@ struct LockHolder {
 
 // Returns the current holder, if any (read-only; works when the tables do not exist yet).
 std::optional<LockHolder> read_lock_holder(db::Session& session, const std::string& schema);
+
+// What a migrator says while it waits for the lock, and the Error(LOCKED) it throws when
+// --lock-wait runs out (naming the holder when it is known): the same on PostgreSQL and SQLite.
+std::string lock_waiting_message(const LockHolder& holder, Millis wait);
+Error lock_wait_error(const std::optional<LockHolder>& holder, Millis wait);
 
 // The migration lock between migrators: a lease row renewed by a heartbeat on its own
 // connection. Works through PgBouncer in transaction mode (no session state), and a holder

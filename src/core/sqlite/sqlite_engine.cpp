@@ -261,21 +261,10 @@ std::unique_ptr<LeaseLock> SqliteEngine::take_lock(const std::string& command) {
     auto lock = std::make_unique<LeaseLock>(m_path, m_config.history_schema, m_config.lock_lease,
                                             busy_timeout(), command);
     bool ok = lock->acquire(database(), store(), m_config.lock_wait, [&](const LockHolder& h) {
-        say("waiting up to " + format_duration(m_config.lock_wait) +
-            " for the migration lock held by " + h.command + " (pid " + std::to_string(h.pid) +
-            " on " + h.host + ")");
+        say(lock_waiting_message(h, m_config.lock_wait));
     });
-    if (!ok) {
-        auto holder = read_holder(database(), store());
-        throw Error(
-            ExitCode::locked,
-            "another rollsafe holds the migration lock" +
-                (holder ? " (" + holder->command + ", pid " + std::to_string(holder->pid) + " on " +
-                              holder->host + ", lease until " + holder->expires_at + ")"
-                        : std::string()) +
-                " and --lock-wait " + format_duration(m_config.lock_wait) + " ran out",
-            "retry later; a holder that died loses the lock when its lease expires");
-    }
+    if (!ok)
+        throw lock_wait_error(read_holder(database(), store()), m_config.lock_wait);
     return lock;
 }
 
