@@ -8,12 +8,18 @@
 
 namespace rollsafe {
 
-FileAnalysis analyze_files(const MigrationSet& set, std::map<std::string, AppliedVersion> state) {
+FileAnalysis analyze_files(const MigrationSet& set, std::map<std::string, AppliedVersion> state,
+                           const DriftChecksumLoader& load_drift_checksums) {
     FileAnalysis a;
     a.state = std::move(state);
     std::optional<Version> newest_file;
     for (const auto& m : set.migrations)
         newest_file = m.version;
+    // A changed script's file, until its row's whitespace-insensitive checksum is known.
+    std::vector<const Script*> changed;
+    auto differs = [](const std::string& stored, const std::string& now) {
+        return !stored.empty() && stored != now;  // rows of old layouts store no checksum
+    };
     for (const auto& [key, av] : a.state) {
         auto v = Version::parse(av.row.version);
         if (!v)
@@ -30,18 +36,28 @@ FileAnalysis analyze_files(const MigrationSet& set, std::map<std::string, Applie
                 a.ahead.push_back(key);
             continue;
         }
-        if (!av.row.up_sha256.empty() && av.row.up_sha256 != m->up.sha256) {
+        if (differs(av.row.up_sha256, m->up.sha256)) {
+            a.drift.push_back({key, m->up.path, av.row.up_sha256, m->up.sha256, false, "up"});
+            changed.push_back(&m->up);
+        }
+        if (m->down && differs(av.row.down_sha256, m->down->sha256)) {
             a.drift.push_back(
-                {key, m->up.path, av.row.up_sha256, m->up.sha256,
-                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256(),
-                 "up"});
+                {key, m->down->path, av.row.down_sha256, m->down->sha256, false, "down"});
+            changed.push_back(&*m->down);
         }
-        if (m->down && !av.row.down_sha256.empty() && av.row.down_sha256 != m->down->sha256) {
-            a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
-                               !av.row.down_drift_sha256.empty() &&
-                                   av.row.down_drift_sha256 == m->down->drift_sha256(),
-                               "down"});
-        }
+    }
+    if (load_drift_checksums && !a.drift.empty()) {
+        std::vector<std::string> keys;
+        for (const auto& d : a.drift)
+            if (keys.empty() || keys.back() != d.key)
+                keys.push_back(d.key);
+        load_drift_checksums(a.state, keys);
+    }
+    for (std::size_t i = 0; i < a.drift.size(); ++i) {
+        auto& d = a.drift[i];
+        const auto& row = a.state.at(d.key).row;
+        const std::string& stored = d.script == "up" ? row.up_drift_sha256 : row.down_drift_sha256;
+        d.cosmetic = !stored.empty() && stored == changed[i]->drift_sha256();
     }
     for (const auto& m : set.migrations) {
         if (a.state.count(m.version.key()))
@@ -140,14 +156,22 @@ std::vector<const AppliedVersion*> down_targets(const FileAnalysis& a, const Dow
     return targets;
 }
 
-void fill_status(const FileAnalysis& a, const MigrationSet& files, StatusReport& rep) {
+void fill_status(FileAnalysis& a, const MigrationSet& files, StatusReport& rep) {
     std::map<std::string, const FileAnalysis::Drift*> up_drift, down_drift;
     for (const auto& d : a.drift)
         (d.script == "up" ? up_drift : down_drift)[d.key] = &d;
     std::set<std::string> ooo;
     for (auto* m : a.out_of_order)
         ooo.insert(m->version.key());
+    // The history rows are not needed after this: their strings are moved into the lines.
+    auto take_row = [](StatusEntry& e, HistoryRow& row) {
+        e.applied_at = std::move(row.finished_at);
+        e.release = std::move(row.release);
+        e.compat_class = std::move(row.compat_class);
+        e.op = std::move(row.op);
+    };
     std::vector<std::pair<Version, StatusEntry>> entries;
+    entries.reserve(files.migrations.size() + a.missing.size() + a.ahead.size());
     for (const auto& m : files.migrations) {
         StatusEntry e;
         e.version = m.version.text();
@@ -158,36 +182,32 @@ void fill_status(const FileAnalysis& a, const MigrationSet& files, StatusReport&
         if (it == a.state.end()) {
             e.state = ooo.count(e.version_key) ? "out-of-order" : "pending";
         } else {
-            const auto& row = it->second.row;
             e.state = it->second.state == AppliedVersion::State::dirty ? "dirty" : "applied";
-            e.applied_at = row.finished_at;
-            e.release = row.release;
-            e.compat_class = row.compat_class;
-            e.op = row.op;
-            if (up_drift.count(e.version_key))
-                e.drift = up_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
-            if (down_drift.count(e.version_key))
-                e.down_drift = down_drift[e.version_key]->cosmetic ? "cosmetic" : "changed";
+            take_row(e, it->second.row);
+            if (auto d = up_drift.find(e.version_key); d != up_drift.end())
+                e.drift = d->second->cosmetic ? "cosmetic" : "changed";
+            if (auto d = down_drift.find(e.version_key); d != down_drift.end())
+                e.down_drift = d->second->cosmetic ? "cosmetic" : "changed";
         }
-        entries.emplace_back(m.version, e);
+        entries.emplace_back(m.version, std::move(e));
     }
-    for (const auto& [key, av] : a.state) {
-        auto v = Version::parse(av.row.version);
-        if (!v || files.find(*v))
-            continue;
-        StatusEntry e;
-        e.version = av.row.version;
-        e.version_key = key;
-        e.name = av.row.name;
-        e.state = av.state == AppliedVersion::State::dirty ? "dirty" : "missing-file";
-        e.applied_at = av.row.finished_at;
-        e.release = av.row.release;
-        e.compat_class = av.row.compat_class;
-        e.op = av.row.op;
-        entries.emplace_back(*v, e);
+    // Files come in version order; the versions they lack (missing, ahead) go in between.
+    for (const auto* keys : {&a.missing, &a.ahead}) {
+        for (const auto& key : *keys) {
+            auto& av = a.state.at(key);
+            StatusEntry e;
+            e.version = av.row.version;
+            e.version_key = key;
+            e.name = std::move(av.row.name);
+            e.state = av.state == AppliedVersion::State::dirty ? "dirty" : "missing-file";
+            take_row(e, av.row);
+            entries.emplace_back(*Version::parse(e.version), std::move(e));
+        }
     }
-    std::sort(entries.begin(), entries.end(),
-              [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (!a.missing.empty() || !a.ahead.empty())
+        std::sort(entries.begin(), entries.end(),
+                  [](const auto& x, const auto& y) { return x.first < y.first; });
+    rep.entries.reserve(entries.size());
     for (auto& [v, e] : entries) {
         if (e.state == "applied" || e.state == "missing-file") {
             ++rep.applied;

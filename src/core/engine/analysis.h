@@ -3,10 +3,8 @@
 // The pure part of planning: the migration files compared with what history says is applied.
 // No database, no I/O: engines read their history however they store it and hand the result in.
 //
-// Note: Engine::analyze/check_drift/status in engine.cpp hold the same logic for PostgreSQL;
-// they were left in place (that file is not restructured by the SQLite work). This file is a
-// faithful copy of their rules, so that both engines decide pending/drift/out-of-order the same
-// way; Engine can move onto it later without a behaviour change.
+// Both engines build their analysis and their status lines here. Note: Engine::check_drift and
+// its dirty and down-target checks in engine.cpp still hold their own copies of these rules.
 
 #include <map>
 #include <optional>
@@ -36,8 +34,11 @@ struct FileAnalysis {
     std::vector<Drift> drift;
 };
 
-// Compares the files with the applied state (keyed by Version::key()).
-FileAnalysis analyze_files(const MigrationSet& files, std::map<std::string, AppliedVersion> state);
+// Compares the files with the applied state (keyed by Version::key()). A changed script counts
+// as cosmetic when its row's whitespace-insensitive checksum still matches; load_drift_checksums,
+// when given, is asked for those checksums of the changed versions first.
+FileAnalysis analyze_files(const MigrationSet& files, std::map<std::string, AppliedVersion> state,
+                           const DriftChecksumLoader& load_drift_checksums = {});
 
 // Adds warnings for cosmetic drift, down drift and missing files to plan; throws Error(DRIFT)
 // when an applied up script changed beyond whitespace and comments.
@@ -55,7 +56,7 @@ void check_not_dirty(const FileAnalysis& a);
 std::vector<const AppliedVersion*> down_targets(const FileAnalysis& a, const DownOptions& options);
 
 // Builds the per-version lines and counters of `status` (database, lock, freeze left to the
-// caller).
-void fill_status(const FileAnalysis& a, const MigrationSet& files, StatusReport& report);
+// caller). The history rows' strings are moved out of a.state into the lines.
+void fill_status(FileAnalysis& a, const MigrationSet& files, StatusReport& report);
 
 }  // namespace rollsafe

@@ -14,44 +14,18 @@
 #include "core/base/sha256.h"
 #include "core/base/text.h"
 #include "core/catalog/catalog.h"
+#include "core/engine/analysis.h"
 #include "core/migrations/executable.h"
 #include "core/migrations/releases.h"
 
 namespace rollsafe {
 
-struct Engine::Analysis {
-    std::map<std::string, AppliedVersion> state;
-    std::vector<const Migration*> pending;       // in version order
-    std::vector<const Migration*> out_of_order;  // pending but older than the newest applied
-    std::vector<std::string> ahead;              // applied, no file, newer than every file
-    std::vector<std::string> missing;            // applied, no file, older than some file
-    std::vector<std::string> dirty;
-    std::optional<Version> newest_applied;
-    struct Drift {
-        std::string key, file, stored, now;
-        bool cosmetic = false;
-        std::string script;  // "up" or "down"
-    };
-    std::vector<Drift> drift;
-};
+// The files against the history, decided by the rules both engines share (analysis.h).
+struct Engine::Analysis : FileAnalysis {};
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Which scripts of an applied migration differ from the checksums its history row stored
-// (rows written before checksums were kept store none: unchanged). analyze() and status()
-// both decide drift with it.
-struct ChangedScripts {
-    bool up = false, down = false;
-};
-ChangedScripts changed_scripts(const HistoryRow& row, const Migration& m) {
-    auto differs = [](const std::string& stored, const std::string& now) {
-        return !stored.empty() && stored != now;
-    };
-    return {differs(row.up_sha256, m.up.sha256),
-            m.down.has_value() && differs(row.down_sha256, m.down->sha256)};
-}
 
 long long ms_since(Clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
@@ -195,50 +169,10 @@ Engine::Analysis Engine::analyze(bool with_down_scripts) {
     return analyze_state(std::move(state));
 }
 
-Engine::Analysis Engine::analyze_state(std::map<std::string, AppliedVersion> state) {
+Engine::Analysis Engine::analyze_state(std::map<std::string, AppliedVersion> state,
+                                       const DriftChecksumLoader& load_drift_checksums) {
     Analysis a;
-    a.state = std::move(state);
-    const auto& set = files();
-    std::optional<Version> newest_file;
-    for (const auto& m : set.migrations)
-        newest_file = m.version;
-    for (const auto& [key, av] : a.state) {
-        auto v = Version::parse(av.row.version);
-        if (!v)
-            continue;
-        if (av.state == AppliedVersion::State::dirty)
-            a.dirty.push_back(key);
-        if (!a.newest_applied || *a.newest_applied < *v)
-            a.newest_applied = *v;
-        const Migration* m = set.find(*v);
-        if (!m) {
-            if (newest_file && *v < *newest_file)
-                a.missing.push_back(key);
-            else
-                a.ahead.push_back(key);
-            continue;
-        }
-        const auto changed = changed_scripts(av.row, *m);
-        if (changed.up) {
-            a.drift.push_back(
-                {key, m->up.path, av.row.up_sha256, m->up.sha256,
-                 !av.row.up_drift_sha256.empty() && av.row.up_drift_sha256 == m->up.drift_sha256(),
-                 "up"});
-        }
-        if (changed.down) {
-            a.drift.push_back({key, m->down->path, av.row.down_sha256, m->down->sha256,
-                               !av.row.down_drift_sha256.empty() &&
-                                   av.row.down_drift_sha256 == m->down->drift_sha256(),
-                               "down"});
-        }
-    }
-    for (const auto& m : set.migrations) {
-        if (a.state.count(m.version.key()))
-            continue;
-        a.pending.push_back(&m);
-        if (a.newest_applied && m.version < *a.newest_applied)
-            a.out_of_order.push_back(&m);
-    }
+    static_cast<FileAnalysis&>(a) = analyze_files(files(), std::move(state), load_drift_checksums);
     return a;
 }
 
@@ -1246,88 +1180,11 @@ StatusReport Engine::status() {
         throw;
     }
     rep.lockfile = read_lockfile(m_config.lockfile_path);
-    // Only the versions whose scripts changed need their whitespace-insensitive checksums.
-    std::vector<std::string> changed;
-    for (const auto& [key, av] : state) {
-        auto v = Version::parse(av.row.version);
-        const Migration* m = v ? files().find(*v) : nullptr;
-        if (!m)
-            continue;
-        if (auto c = changed_scripts(av.row, *m); c.up || c.down)
-            changed.push_back(key);
-    }
-    if (!changed.empty())
-        history_store().read_drift_checksums(state, changed);
-    Analysis a = analyze_state(std::move(state));
-    std::map<std::string, const Analysis::Drift*> up_drift, down_drift;
-    for (const auto& d : a.drift)
-        (d.script == "up" ? up_drift : down_drift)[d.key] = &d;
-    std::set<std::string> ooo;
-    for (auto* m : a.out_of_order)
-        ooo.insert(m->version.key());
-    // The history rows are not needed after this: their strings are moved into the entries.
-    auto take_row = [](StatusEntry& e, HistoryRow& row) {
-        e.applied_at = std::move(row.finished_at);
-        e.release = std::move(row.release);
-        e.compat_class = std::move(row.compat_class);
-        e.op = std::move(row.op);
-    };
-    std::vector<std::pair<Version, StatusEntry>> entries;
-    entries.reserve(files().migrations.size() + a.missing.size() + a.ahead.size());
-    for (const auto& m : files().migrations) {
-        StatusEntry e;
-        e.version = m.version.text();
-        e.version_key = m.version.key();
-        e.name = m.name;
-        e.has_file = true;
-        auto it = a.state.find(e.version_key);
-        if (it == a.state.end()) {
-            e.state = ooo.count(e.version_key) ? "out-of-order" : "pending";
-        } else {
-            e.state = it->second.state == AppliedVersion::State::dirty ? "dirty" : "applied";
-            take_row(e, it->second.row);
-            if (auto d = up_drift.find(e.version_key); d != up_drift.end())
-                e.drift = d->second->cosmetic ? "cosmetic" : "changed";
-            if (auto d = down_drift.find(e.version_key); d != down_drift.end())
-                e.down_drift = d->second->cosmetic ? "cosmetic" : "changed";
-        }
-        entries.emplace_back(m.version, std::move(e));
-    }
-    // Files come in version order; versions the files lack (analyze found them) go in between.
-    const bool has_fileless = !a.missing.empty() || !a.ahead.empty();
-    for (const auto* keys : {&a.missing, &a.ahead}) {
-        for (const auto& key : *keys) {
-            auto& av = a.state.at(key);
-            StatusEntry e;
-            e.version = av.row.version;
-            e.version_key = key;
-            e.name = std::move(av.row.name);
-            e.state = av.state == AppliedVersion::State::dirty ? "dirty" : "missing-file";
-            take_row(e, av.row);
-            entries.emplace_back(*Version::parse(e.version), std::move(e));
-        }
-    }
-    if (has_fileless)
-        std::sort(entries.begin(), entries.end(),
-                  [](const auto& x, const auto& y) { return x.first < y.first; });
-    rep.entries.reserve(entries.size());
-    for (auto& [v, e] : entries) {
-        if (e.state == "applied" || e.state == "missing-file") {
-            ++rep.applied;
-            rep.current_version = e.version;
-        }
-        if (e.state == "pending" || e.state == "out-of-order")
-            ++rep.pending;
-        if (e.state == "out-of-order")
-            ++rep.out_of_order;
-        if (e.state == "dirty")
-            ++rep.dirty;
-        if (e.state == "missing-file")
-            ++rep.missing;
-        if (e.drift == "changed")
-            ++rep.drifted;
-        rep.entries.push_back(std::move(e));
-    }
+    // The whitespace-insensitive checksums are read only for the versions whose scripts changed.
+    Analysis a = analyze_state(std::move(state), [this](auto& st, const auto& keys) {
+        history_store().read_drift_checksums(st, keys);
+    });
+    fill_status(a, files(), rep);
     return rep;
 }
 

@@ -248,7 +248,8 @@ class Engine {
     struct Analysis;
     Analysis analyze(bool with_down_scripts);
     // The same from history state already read (status asks it with status_state()).
-    Analysis analyze_state(std::map<std::string, AppliedVersion> state);
+    Analysis analyze_state(std::map<std::string, AppliedVersion> state,
+                           const DriftChecksumLoader& load_drift_checksums = {});
     void require_not_frozen();
     void require_not_dirty(const Analysis& a);
     void check_drift(const Analysis& a, Plan& plan);

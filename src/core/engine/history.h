@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,6 +54,12 @@ struct AppliedVersion {
     State state = State::applied;
     HistoryRow row;  // the row that set this state (for applied: checksums and the down text)
 };
+
+// Fills in the whitespace-insensitive checksums (up_drift_sha256, down_drift_sha256) of these
+// versions' rows in state, for a state read without them: PostgreSQL's status reads them only
+// for the versions whose scripts changed (History::read_drift_checksums).
+using DriftChecksumLoader = std::function<void(std::map<std::string, AppliedVersion>& state,
+                                               const std::vector<std::string>& keys)>;
 
 // Who runs rollsafe: stored in every history row.
 struct Actor {

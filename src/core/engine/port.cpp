@@ -25,9 +25,10 @@ std::unique_ptr<MigrationEngine> make_engine(const Config& config, EngineHooks h
 void require_postgres(const Config& config, const std::string& command) {
     if (engine_kind(config.database_url) != EngineKind::sqlite)
         return;
-    throw usage_error("`rollsafe " + command + "` needs PostgreSQL; the configured database is SQLite",
-                      "on SQLite: up, down, plan, status, history, lock, snapshot, restore --table, "
-                      "check (see docs/sqlite.md)");
+    throw usage_error(
+        "`rollsafe " + command + "` needs PostgreSQL; the configured database is SQLite",
+        "on SQLite: up, down, plan, status, history, lock, snapshot, restore --table, "
+        "check (see docs/sqlite.md)");
 }
 
 }  // namespace rollsafe

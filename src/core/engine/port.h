@@ -50,7 +50,8 @@ class MigrationEngine {
 // baseline, repair, ...) reach the full Engine through engine().
 class PostgresEngine : public MigrationEngine {
   public:
-    PostgresEngine(Config config, EngineHooks hooks) : m_engine(std::move(config), std::move(hooks)) {}
+    PostgresEngine(Config config, EngineHooks hooks)
+        : m_engine(std::move(config), std::move(hooks)) {}
     EngineKind kind() const override { return EngineKind::postgres; }
     const MigrationSet& files() override { return m_engine.files(); }
     Plan plan_up(const UpOptions& o) override { return m_engine.plan_up(o); }

@@ -31,6 +31,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A session on the configured database, named for pg_stat_activity, with the configured
+// connect timeout and retries.
+std::unique_ptr<db::Session> connect_as(const Config& config, const std::string& application) {
+    db::ConnectOptions co;
+    co.connect_timeout = config.connect_timeout;
+    co.retries = config.connect_retries;
+    co.application_name = application;
+    return db::connect(Dsn::parse(config.database_url), co);
+}
+
 std::string q(const std::string& schema, const std::string& name) {
     return text::quote_ident(schema) + "." + text::quote_ident(name);
 }
@@ -491,11 +501,7 @@ class TableRestore {
             read_archive(job, options, count_live_rows);
         });
         try {
-            db::ConnectOptions co;
-            co.connect_timeout = m_config.connect_timeout;
-            co.retries = m_config.connect_retries;
-            co.application_name = "rollsafe-restore";
-            job.session = db::connect(Dsn::parse(m_config.database_url), co);
+            job.session = connect_as(m_config, "rollsafe-restore");
             // Catalog functions (pg_get_viewdef, pg_get_constraintdef) then qualify every name.
             job.session->exec("SET search_path = ''");
             job.live =
@@ -525,15 +531,8 @@ class TableRestore {
         auto& s = *job.session;
         History history(s, m_config.history_schema);
         history.ensure();
-        MigrationLock lock(
-            [this] {
-                db::ConnectOptions co;
-                co.connect_timeout = m_config.connect_timeout;
-                co.retries = m_config.connect_retries;
-                co.application_name = "rollsafe-restore-lock";
-                return db::connect(Dsn::parse(m_config.database_url), co);
-            },
-            m_config.history_schema, m_config.lock_lease, "restore");
+        MigrationLock lock([this] { return connect_as(m_config, "rollsafe-restore-lock"); },
+                           m_config.history_schema, m_config.lock_lease, "restore");
         if (!lock.acquire(s, m_config.lock_wait))
             throw Error(ExitCode::locked,
                         "another rollsafe holds the migration lock; nothing was changed",
@@ -1310,13 +1309,7 @@ class IntoRestore {
     }
 
   private:
-    std::unique_ptr<db::Session> connect() {
-        db::ConnectOptions co;
-        co.connect_timeout = m_config.connect_timeout;
-        co.retries = m_config.connect_retries;
-        co.application_name = "rollsafe-restore";
-        return db::connect(Dsn::parse(m_config.database_url), co);
-    }
+    std::unique_ptr<db::Session> connect() { return connect_as(m_config, "rollsafe-restore"); }
 
     const Config& m_config;
     ProcessRunner& m_runner;
